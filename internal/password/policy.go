@@ -1,0 +1,105 @@
+package password
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Length limits of the policy, in characters (Unicode code points after
+// NFKC normalization), as NIST SP 800-63B-4 counts them.
+const (
+	// MinLength is the shortest password Validate accepts: NIST's minimum
+	// for a password used with a second factor.
+	MinLength = 8
+	// RecommendedLength is what the error for a short password suggests:
+	// NIST's minimum for a password used alone.
+	RecommendedLength = 15
+	// MaxLength is the longest password Validate accepts. NIST asks for at
+	// least 64; 256 leaves room for passphrases while bounding the work.
+	MaxLength = 256
+)
+
+// maxCommonSuffix is the longest run of digits or symbols after a common
+// password that still counts as a common variant.
+const maxCommonSuffix = 5
+
+// The policy's errors. Their messages are shown to users as they are, so
+// they are sentences and never contain the password.
+var (
+	errTooShort   = fmt.Errorf("password must be at least %d characters (%d or more recommended)", MinLength, RecommendedLength)
+	errTooLong    = fmt.Errorf("password must be at most %d characters", MaxLength)
+	errInvalid    = errors.New("password contains bytes that are not valid text; type it again")
+	errCommon     = errors.New("password is too common; choose another")
+	errCommonPlus = errors.New("password is a common password with digits or symbols added; choose another")
+)
+
+// Validate applies the password policy of NIST SP 800-63B-4 to a new
+// password, after NFKC normalization: MinLength to MaxLength characters, and
+// not on the built-in blocklist (ignoring case). There are no composition
+// rules (no "one digit, one symbol"): NIST found they make passwords harder
+// to remember without making them harder to guess.
+//
+// The blocklist holds the 10,000 most common passwords. A common password
+// followed by up to five digits or symbols ("password123", "Summer2024!") is
+// refused too: guessers try exactly those variants first.
+//
+// The error's message is a sentence fit to show the user; it never contains
+// the password.
+func Validate(password string) error {
+	// Refuse a huge input before normalizing it: no password of MaxLength
+	// characters comes near this many bytes, even with combining marks.
+	if len(password) > 64*MaxLength {
+		return errTooLong
+	}
+	if !utf8.ValidString(password) {
+		return errInvalid
+	}
+	password = normalize(password)
+	n := utf8.RuneCountInString(password)
+	if n < MinLength {
+		return errTooShort
+	}
+	if n > MaxLength {
+		return errTooLong
+	}
+	lower := strings.ToLower(password)
+	blocked := blocklist()
+	if _, ok := blocked[lower]; ok {
+		return errCommon
+	}
+	stem := strings.TrimRightFunc(lower, func(r rune) bool {
+		return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r)
+	})
+	// Only a short suffix makes a variant: "dragon2024!" is guessed early,
+	// "dragon839201746" carries real entropy in its digits.
+	short := utf8.RuneCountInString(lower)-utf8.RuneCountInString(stem) <= maxCommonSuffix
+	if _, ok := blocked[stem]; stem != "" && ok && short {
+		return errCommonPlus
+	}
+	return nil
+}
+
+// blocklistTxt is the 10,000 most common passwords, one per line, lowercase:
+// Passwords/Common-Credentials/10k-most-common.txt from SecLists
+// (github.com/danielmiessler/SecLists, commit 4f84b3c, MIT licence), stored
+// as it is except for LF line endings.
+//
+//go:embed blocklist.txt
+var blocklistTxt string
+
+// blocklist returns the blocklist as a set, built on first use.
+var blocklist = sync.OnceValue(func() map[string]struct{} {
+	lines := strings.Split(strings.TrimSpace(blocklistTxt), "\n")
+	set := make(map[string]struct{}, len(lines))
+	for _, line := range lines {
+		if line = strings.TrimSpace(line); line != "" {
+			set[strings.ToLower(line)] = struct{}{}
+		}
+	}
+	return set
+})

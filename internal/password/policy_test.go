@@ -1,0 +1,104 @@
+package password
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		password string
+		want     error
+	}{
+		{"Empty", "", errTooShort},
+		{"7Chars", "kx8vq2m", errTooShort},
+		{"8Chars", "kx8vq2mz", nil},
+		{"64Chars", strings.Repeat("kx8vq2mz", 8), nil},
+		{"256Chars", strings.Repeat("kx8vq2mz", 32), nil},
+		{"257Chars", strings.Repeat("kx8vq2mz", 32) + "k", errTooLong},
+		{"Megabyte", strings.Repeat("kx8vq2mz", 1<<17), errTooLong},
+		// 256 characters of 4 bytes each are 1 KiB: well inside the byte guard.
+		{"256FourByteChars", strings.Repeat("🐴🔋", 128), nil},
+		{"Passphrase", "correct horse battery staple violet anchor", nil},
+		{"SpacesAllowed", "  two  spaces  ", nil},
+		{"Unicode", "мой пароль 🐴🔋", nil},
+		{"OnBlocklist", "qwerty123", errCommon},
+		{"OnBlocklistUpperCase", "PASSWORD1", errCommon},
+		{"OnBlocklistWithSymbols", "iloveyou!", errCommon},
+		{"CommonPlusDigits", "password123", errCommonPlus},
+		{"CommonPlusDigitsCapital", "Password123", errCommonPlus},
+		{"CommonPlusYearAndBang", "Sunshine2024!", errCommonPlus},
+		{"CommonPlusLongDigitRun", "dragon839201746", nil},
+		{"CommonAsPartOfPhrase", "password manager horse", nil},
+		{"DigitsOnlyNotListed", "83920174", nil},
+		// NFKC: fullwidth letters and digits are the ASCII ones.
+		{"NFKCFullwidthCommon", "ｐａｓｓｗｏｒｄ１２３", errCommonPlus},
+		{"NFKCFullwidthOK", "ｋｘ８ｖｑ２ｍｚ", nil},
+		// Length counts characters after normalization: e + combining
+		// acute is 8 code points typed, 7 after NFKC.
+		{"NFKCComposesToShort", "cafe\u0301xyz", errTooShort},
+		// The ligatures ﬃ and ﬄ are 6 code points typed, 10 after NFKC.
+		{"NFKCExpandsToLong", "ﬃxq7zﬄ", nil},
+		{"InvalidUTF8", "kx8vq2mz\xff", errInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Validate(tc.password)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if err != nil && tc.password != "" && strings.Contains(err.Error(), tc.password) {
+				t.Errorf("got message %q, want one without the password", err)
+			}
+		})
+	}
+}
+
+func TestValidate_Messages(t *testing.T) {
+	tests := []struct {
+		password string
+		want     string
+	}{
+		{"short", "password must be at least 8 characters (15 or more recommended)"},
+		{strings.Repeat("a", 300), "password must be at most 256 characters"},
+		{"baseball", "password is too common; choose another"},
+		{"baseball99", "password is a common password with digits or symbols added; choose another"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			err := Validate(tc.password)
+			if err == nil {
+				t.Fatalf("got nil, want %q", tc.want)
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBlocklist(t *testing.T) {
+	set := blocklist()
+	if got := len(set); got != 10000 {
+		t.Errorf("size: got %d, want 10000", got)
+	}
+	for _, pw := range []string{"password", "123456", "qwerty", "iloveyou", "trustno1"} {
+		if _, ok := set[pw]; !ok {
+			t.Errorf("%q: got not listed, want listed", pw)
+		}
+	}
+	for pw := range set {
+		if pw != strings.ToLower(pw) || pw != strings.TrimSpace(pw) {
+			t.Errorf("%q: got an entry that is not lowercase and trimmed", pw)
+		}
+	}
+}
+
+func BenchmarkValidate(b *testing.B) {
+	blocklist() // build the set outside the loop
+	for b.Loop() {
+		_ = Validate("correct horse battery staple")
+	}
+}
