@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+)
+
+// MFAMethods returns the user's confirmed second factors: an active TOTP
+// factor, an active phone, a recovery code. Pending enrolments never count.
+// It does not check that the user exists.
+func (db *DB) MFAMethods(ctx context.Context, userID int64) (auth.MethodSet, error) {
+	var m auth.MethodSet
+	err := db.read.QueryRowContext(ctx, `
+		SELECT
+			EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND state = 'active'),
+			EXISTS (SELECT 1 FROM phones WHERE user_id = $1 AND state = 'active'),
+			EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = $1)`, userID,
+	).Scan(&m.TOTP, &m.SMS, &m.RecoveryCode)
+	if err != nil {
+		return auth.MethodSet{}, db.fail("mfa methods", err)
+	}
+	return m, nil
+}
+
+// MFAState returns the user's second-factor failure state (auth.ErrNotFound
+// if there is no such user). LockedUntil is returned as stored: it may lie
+// in the past, and the caller compares it with its clock.
+func (db *DB) MFAState(ctx context.Context, userID int64) (auth.MFAState, error) {
+	st, err := mfaState(ctx, db.read, userID)
+	if err != nil {
+		return auth.MFAState{}, db.fail("mfa state", err)
+	}
+	return st, nil
+}
+
+func mfaState(ctx context.Context, q querier, userID int64) (auth.MFAState, error) {
+	var st auth.MFAState
+	err := q.QueryRowContext(ctx, `SELECT mfa_failures, mfa_locked_until FROM users WHERE id = $1`, userID).
+		Scan(&st.Failures, scanTime(&st.LockedUntil))
+	return st, err
+}
+
+// BeginMFAAttempt admits one second-factor attempt, counting it as a failure
+// before it is evaluated. It admits nothing while the account is locked at
+// now, or when capped and the count has reached p.MaxFailures (0: no cap).
+// The attempt that makes the count a multiple of p.LockEvery (0: never)
+// locks the account until now+p.LockFor. It returns the state after the call
+// and whether the attempt was admitted; auth.ErrNotFound if there is no
+// such user.
+func (db *DB) BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, p auth.LockoutPolicy, capped bool) (auth.MFAState, bool, error) {
+	maxFailures := 0
+	if capped {
+		maxFailures = p.MaxFailures
+	}
+	// One conditional UPDATE checks the lock and the cap, counts the attempt
+	// and sets the lock: two attempts (on any instances) can never both see
+	// the same count, so N parallel guesses are admitted at most as often as
+	// the policy allows. Admitted means not locked at now, so an expired
+	// lock is cleared (ELSE NULL). The nested CASE keeps a LockEvery of 0
+	// from dividing by zero; the CAST gives PostgreSQL the CASE's type.
+	var st auth.MFAState
+	err := db.write.QueryRowContext(ctx, `
+		UPDATE users SET
+			mfa_failures = mfa_failures + 1,
+			mfa_locked_until = CASE
+				WHEN $3 <= 0 THEN NULL
+				WHEN (mfa_failures + 1) % $3 = 0 THEN CAST($4 AS BIGINT)
+				ELSE NULL
+			END
+		WHERE id = $1
+			AND (mfa_locked_until IS NULL OR mfa_locked_until <= $2)
+			AND ($5 <= 0 OR mfa_failures < $5)
+		RETURNING mfa_failures, mfa_locked_until`,
+		userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), maxFailures,
+	).Scan(&st.Failures, scanTime(&st.LockedUntil))
+	if err == nil {
+		return st, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return auth.MFAState{}, false, db.fail("begin mfa attempt", err)
+	}
+	// Not admitted (or no such user): report the state that refused it.
+	st, err = mfaState(ctx, db.write, userID)
+	if err != nil {
+		return auth.MFAState{}, false, db.fail("begin mfa attempt", err)
+	}
+	return st, false, nil
+}
+
+// ResetMFAFailures clears the failure count and any lock (after a success);
+// auth.ErrNotFound if there is no such user.
+func (db *DB) ResetMFAFailures(ctx context.Context, userID int64) error {
+	err := execOne(ctx, db.write, `UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL WHERE id = $1`, userID)
+	return db.fail("reset mfa failures", err)
+}
+
+// ResetMFA deletes every second factor (TOTP factors and phones, active and
+// pending) and the recovery code of the user, clears the failure state and
+// the preferred method, deletes every session, and records the events, in
+// one transaction; auth.ErrNotFound (and nothing changed) if there is no
+// such user.
+func (db *DB) ResetMFA(ctx context.Context, userID int64, events ...*auth.Event) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := execOne(ctx, tx, `
+			UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, preferred_method = ''
+			WHERE id = $1`, userID)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range []string{
+			`DELETE FROM totp_factors WHERE user_id = $1`,
+			`DELETE FROM phones WHERE user_id = $1`,
+			`DELETE FROM recovery_codes WHERE user_id = $1`,
+			`DELETE FROM sessions WHERE user_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, userID); err != nil {
+				return err
+			}
+		}
+		return insertUserEvents(ctx, tx, userID, events)
+	})
+	return db.fail("reset mfa", err)
+}

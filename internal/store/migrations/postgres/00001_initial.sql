@@ -1,0 +1,111 @@
+-- Latchkey schema, PostgreSQL flavour. Keep it in step with
+-- migrations/sqlite/00001_initial.sql: the same tables, columns, names and
+-- indexes, so one set of queries serves both databases.
+--
+-- Conventions (both dialects):
+--   * Every time is unix MICROseconds UTC in a BIGINT column; NULL is the
+--     zero time.Time. Comparisons in SQL are plain integer comparisons,
+--     identical in both dialects (no timestamptz arithmetic).
+--   * Identity ids are never reused. Session and factor ids are bound into
+--     step-up proofs, SMS codes and sealed secrets, so a recycled id must
+--     never inherit another row's meaning.
+--   * Rows belonging to a user go with the user (ON DELETE CASCADE).
+--
+-- Later migrations (00002_... for SMS) add sms_codes and sms_send_counters;
+-- phones is created here because MFAMethods already reads it.
+
+-- +goose Up
+CREATE TABLE users (
+    id               BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email            TEXT    NOT NULL CONSTRAINT users_email_key UNIQUE,
+    role             TEXT    NOT NULL DEFAULT 'user',
+    password_hash    TEXT    NOT NULL DEFAULT '',
+    preferred_method TEXT    NOT NULL DEFAULT '',
+    mfa_failures     INTEGER NOT NULL DEFAULT 0,
+    mfa_locked_until BIGINT,
+    created_at       BIGINT  NOT NULL
+);
+
+CREATE TABLE sessions (
+    id            BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token_hash    BYTEA   NOT NULL CONSTRAINT sessions_token_hash_key UNIQUE,
+    user_id       BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    aal           INTEGER NOT NULL CHECK (aal IN (1, 2)),
+    created_at    BIGINT  NOT NULL,
+    last_seen_at  BIGINT  NOT NULL,
+    verified_at   BIGINT,
+    reauth_at     BIGINT,
+    reauth_method TEXT    NOT NULL DEFAULT '',
+    ip            TEXT    NOT NULL DEFAULT '',
+    user_agent    TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user_id ON sessions (user_id);
+CREATE INDEX sessions_last_seen_at ON sessions (last_seen_at);
+CREATE INDEX sessions_created_at ON sessions (created_at);
+
+CREATE TABLE api_tokens (
+    id         BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    token_hash BYTEA   NOT NULL CONSTRAINT api_tokens_token_hash_key UNIQUE,
+    admin      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at BIGINT  NOT NULL
+);
+
+-- user_id is NULL for an event that belongs to no account.
+CREATE TABLE events (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    BIGINT REFERENCES users (id) ON DELETE CASCADE,
+    type       TEXT   NOT NULL,
+    at         BIGINT NOT NULL,
+    ip         TEXT   NOT NULL DEFAULT '',
+    user_agent TEXT   NOT NULL DEFAULT '',
+    detail     TEXT   NOT NULL DEFAULT ''
+);
+CREATE INDEX events_user_id_id ON events (user_id, id DESC);
+-- HasSucceededFrom: (user, login_succeeded, ip) and a time bound.
+CREATE INDEX events_user_id_type_ip ON events (user_id, type, ip, at);
+
+CREATE TABLE totp_factors (
+    id            BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id       BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    state         TEXT    NOT NULL CHECK (state IN ('pending', 'active')),
+    sealed_secret BYTEA   NOT NULL,
+    key_id        TEXT    NOT NULL DEFAULT '',
+    last_step     BIGINT  NOT NULL DEFAULT -1,
+    created_at    BIGINT  NOT NULL,
+    confirmed_at  BIGINT,
+    expires_at    BIGINT
+);
+CREATE INDEX totp_factors_user_id ON totp_factors (user_id);
+-- At most one active and one pending factor per user, enforced by the
+-- database so that two instances confirming at once cannot both win.
+CREATE UNIQUE INDEX totp_factors_one_active ON totp_factors (user_id) WHERE state = 'active';
+CREATE UNIQUE INDEX totp_factors_one_pending ON totp_factors (user_id) WHERE state = 'pending';
+
+CREATE TABLE recovery_codes (
+    user_id    BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    hash       BYTEA  NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+-- number is E.164 ("+14155550123").
+CREATE TABLE phones (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id      BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    number       TEXT   NOT NULL CHECK (number LIKE '+%'),
+    state        TEXT   NOT NULL CHECK (state IN ('pending', 'active')),
+    created_at   BIGINT NOT NULL,
+    confirmed_at BIGINT
+);
+CREATE INDEX phones_user_id ON phones (user_id);
+CREATE UNIQUE INDEX phones_one_active ON phones (user_id) WHERE state = 'active';
+CREATE UNIQUE INDEX phones_one_pending ON phones (user_id) WHERE state = 'pending';
+
+-- +goose Down
+DROP TABLE phones;
+DROP TABLE recovery_codes;
+DROP TABLE totp_factors;
+DROP TABLE events;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE users;

@@ -1,0 +1,306 @@
+// Package store is Latchkey's database: one database/sql implementation of
+// auth.Store for both SQLite (modernc.org/sqlite, the default) and
+// PostgreSQL (pgx, for several instances serving together), with the
+// migrations embedded.
+//
+// The SQL text is shared: modernc binds $1..$N by number, exactly like
+// PostgreSQL, and both support RETURNING and ON CONFLICT. The dialects differ
+// only in the DDL (migrations/<dialect>), in how connections are pooled and
+// in how driver errors are recognised.
+//
+// Every time is stored as unix microseconds UTC (NULL for the zero time), so
+// callers get back times with microsecond precision, in UTC.
+//
+// Every rule that must hold across instances (TOTP replay, lockout, recovery
+// code use, session rotation) is one conditional statement or one
+// transaction, so N instances on one PostgreSQL behave as one.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/latchkey/latchkey/internal/auth"
+)
+
+// The dialects, as Dialect returns them.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// postgresMaxConns bounds the PostgreSQL pool of one instance. Several
+// instances share one server, whose max_connections (100 by default) is the
+// real limit; 20 is plenty for a handful of indexed statements per request.
+const postgresMaxConns = 20
+
+// sqlitePragmas configure every SQLite connection: wait for the writer lock
+// instead of failing at once, write-ahead logging (readers never block the
+// writer nor it them), foreign keys (ON DELETE CASCADE), and the synchronous
+// level that is safe with WAL. _txlock=immediate takes the write lock at
+// BEGIN, so a transaction never fails half-way on a lock upgrade.
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// sqliteReadPragmas configure the reader pool: the same, minus journal_mode
+// (WAL is a property of the file, set by the writer) and plus query_only, so
+// a write that strays onto a reader fails instead of fighting for the lock.
+const sqliteReadPragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=query_only(1)"
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the Latchkey database. It implements auth.Store and is safe for
+// concurrent use.
+type DB struct {
+	dialect string
+	logger  *slog.Logger
+
+	// write runs every statement that writes and every transaction; read
+	// runs pure reads. On PostgreSQL both are the same pool.
+	//
+	// Why two pools on SQLite: SQLite allows one writer at a time, and a
+	// pool of writers only queues on the file lock (busy_timeout) with
+	// SQLITE_BUSY at the end of the queue. One writer connection queues
+	// writers in Go instead, fairly and without errors. In WAL mode readers
+	// never wait for the writer, so the per-request session lookup runs on
+	// its own pool of reader connections and is never stuck behind a write
+	// (or a write transaction) in the single writer's queue.
+	write *sql.DB
+	read  *sql.DB
+
+	// The SQLite session lookup, prepared on first use (see sessionLookup).
+	prepareMu   sync.Mutex
+	sessionStmt atomic.Pointer[sql.Stmt]
+}
+
+var _ auth.Store = (*DB)(nil)
+
+// Open opens the database named by dsn: a "postgres://" or "postgresql://"
+// URL selects PostgreSQL, anything else is a SQLite file path (query
+// parameters for modernc.org/sqlite may follow a "?"). It does not migrate.
+//
+// PostgreSQL connects lazily, so an instance can start while the database is
+// down (its errors are then of auth.KindUnavailable); SQLite opens the file
+// at once, creating it if needed. A nil logger discards.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(dsn, logger)
+	}
+	return openSQLite(ctx, dsn, logger)
+}
+
+func openPostgres(dsn string, logger *slog.Logger) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The parse error may quote the DSN, password included.
+		return nil, errors.New("open postgres: invalid connection URL")
+	}
+	pool := stdlib.OpenDB(*cfg)
+	pool.SetMaxOpenConns(postgresMaxConns)
+	pool.SetMaxIdleConns(postgresMaxConns)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{dialect: DialectPostgres, logger: logger, write: pool, read: pool}, nil
+}
+
+func openSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
+	if path == "" || strings.Contains(path, ":memory:") || strings.Contains(path, "mode=memory") {
+		// Two pools would be two different in-memory databases.
+		return nil, errors.New("open sqlite: a file path is required")
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+
+	write, err := sql.Open("sqlite", path+sep+sqlitePragmas)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// Connect the writer first: it creates the file and switches it to WAL
+	// before any reader looks at it.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+
+	read, err := sql.Open("sqlite", path+sep+sqliteReadPragmas)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	readers := 2 * runtime.GOMAXPROCS(0)
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+	return &DB{dialect: DialectSQLite, logger: logger, write: write, read: read}, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	if stmt := db.sessionStmt.Load(); stmt != nil {
+		stmt.Close()
+	}
+	if db.read == db.write {
+		return db.write.Close()
+	}
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return db.fail("ping", err)
+	}
+	if db.read != db.write {
+		if err := db.read.PingContext(ctx); err != nil {
+			return db.fail("ping", err)
+		}
+	}
+	return nil
+}
+
+// Migrate brings the schema up to date with the embedded migrations. It is
+// idempotent. On PostgreSQL it holds a session-level advisory lock while it
+// works, so instances that start together migrate one after the other (the
+// later ones find nothing to do); it waits up to five minutes for the lock.
+func (db *DB) Migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrations, "migrations/"+db.dialect)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	opts := []goose.ProviderOption{
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(db.logger),
+	}
+	dialect := goose.DialectSQLite3
+	if db.dialect == DialectPostgres {
+		dialect = goose.DialectPostgres
+		// Poll every second (not the default five) for up to five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	// The provider uses one connection of the writer pool throughout; it
+	// must not be closed (Provider.Close would close our pool).
+	provider, err := goose.NewProvider(dialect, db.write, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return db.fail("migrate", err)
+	}
+	for _, r := range results {
+		db.logger.InfoContext(ctx, "applied migration", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer, so that the small helpers
+// below run alone or inside a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a transaction on the writer pool and commits it if fn
+// returns nil. fn must not use db itself: on SQLite the writer pool has one
+// connection, which fn's transaction holds.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// execOne runs a statement that must change exactly one row, and returns
+// auth.ErrNotFound if it changed none.
+func execOne(ctx context.Context, q querier, query string, args ...any) error {
+	n, err := execCount(ctx, q, query, args...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// execCount runs a statement and returns how many rows it changed.
+func execCount(ctx context.Context, q querier, query string, args ...any) (int64, error) {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// timeValue is the stored form of t: unix microseconds UTC, or NULL for the
+// zero time. Every time written goes through it.
+func timeValue(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// scanTime reads a stored time into *t: a zero time.Time for NULL, else the
+// time in UTC with microsecond precision. Every time read goes through it.
+func scanTime(t *time.Time) sql.Scanner { return timeScanner{t} }
+
+type timeScanner struct{ t *time.Time }
+
+func (s timeScanner) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*s.t = time.Time{}
+	case int64:
+		*s.t = time.UnixMicro(v).UTC()
+	default:
+		return fmt.Errorf("scan time: unexpected %T", src)
+	}
+	return nil
+}
+
+// idValue is the stored form of an optional reference: NULL for 0.
+func idValue(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
