@@ -1,0 +1,244 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/recovery"
+	"github.com/latchkey/latchkey/internal/totp"
+)
+
+// Purposes a second factor is verified for.
+const (
+	purposeLogin  = "login"
+	purposeReauth = "reauth"
+	purposeEnroll = "enroll"
+)
+
+// macPurposeRecovery separates the recovery-code MAC key from every other use
+// of the master keys.
+const macPurposeRecovery = "recovery-code"
+
+func errInvalidCode() *Error {
+	return Errorf(KindInvalidCode, "The code is incorrect, expired or already used.")
+}
+
+// verified is the result of a successful second-factor check.
+type verified struct {
+	method          string
+	newRecoveryCode string // set when a recovery code was used (and replaced)
+}
+
+// verifyFactor checks one second-factor attempt for the user, with the
+// per-account lockout applied before anything is evaluated. It records
+// mfa_succeeded / mfa_failed / locked events.
+func (s *Service) verifyFactor(ctx context.Context, u *User, method, code, purpose string, c Client) (*verified, error) {
+	methods, err := s.store.MFAMethods(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(methods.List(), method) {
+		return nil, Errorf(KindInvalid, "method must be one of the account's methods: %v", methods.List())
+	}
+	// Normalize before counting: a malformed code is a 400 that changes nothing.
+	switch method {
+	case MethodTOTP, MethodSMS:
+		code, err = totp.NormalizeCode(code)
+	case MethodRecoveryCode:
+		code, err = recovery.Normalize(code)
+	}
+	if err != nil {
+		return nil, &Error{Kind: KindInvalid, Message: "code: " + err.Error()}
+	}
+
+	now := s.now()
+	// The attempt is counted as a failure before it is evaluated, in one
+	// atomic statement, so parallel guesses can never exceed the lockout
+	// (Keycloak CVE-2024-4629). A success resets the count below.
+	capped := method != MethodRecoveryCode
+	state, admitted, err := s.store.BeginMFAAttempt(ctx, u.ID, now, s.cfg.Lockout, capped)
+	if err != nil {
+		return nil, err
+	}
+	if !admitted {
+		return nil, s.lockedError(state, now, capped)
+	}
+
+	var v *verified
+	var reason string
+	switch method {
+	case MethodTOTP:
+		reason, err = s.checkTOTP(ctx, u, code)
+		v = &verified{method: method}
+	case MethodRecoveryCode:
+		var fresh string
+		fresh, reason, err = s.useRecoveryCode(ctx, u, code, c, now)
+		v = &verified{method: method, newRecoveryCode: fresh}
+	default:
+		err = Errorf(KindInvalid, "method %s is not available", method)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if reason != "" {
+		detail := fmt.Sprintf("%s %s: %s", method, purpose, reason)
+		s.addEvent(ctx, s.event(u.ID, EventMFAFailed, c, now, detail))
+		if state.Failures%s.cfg.Lockout.LockEvery == 0 {
+			s.addEvent(ctx, s.event(u.ID, EventLocked, c, now,
+				fmt.Sprintf("%d consecutive failed second-factor attempts", state.Failures)))
+		}
+		return nil, errInvalidCode()
+	}
+	if err := s.store.ResetMFAFailures(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	if method != MethodRecoveryCode && u.PreferredMethod != method {
+		if err := s.store.SetPreferredMethod(ctx, u.ID, method); err != nil {
+			s.logger.ErrorContext(ctx, "set preferred method", "err", err)
+		}
+	}
+	s.addEvent(ctx, s.event(u.ID, EventMFASucceeded, c, now, method+" "+purpose))
+	return v, nil
+}
+
+// lockedError is the 429 for an attempt refused by the lockout. It is the
+// same whether or not the code would have been right: a locked account is
+// no oracle.
+func (s *Service) lockedError(st MFAState, now time.Time, capped bool) *Error {
+	e := &Error{Kind: KindLocked, Message: "Too many failed attempts; the account is locked for a while."}
+	if st.LockedUntil.After(now) {
+		e.RetryAfter = st.LockedUntil.Sub(now)
+	}
+	if capped && s.cfg.Lockout.MaxFailures > 0 && st.Failures >= s.cfg.Lockout.MaxFailures {
+		e.Message = "Too many failed attempts: the authenticator app and SMS are disabled. Sign in with your recovery code or ask an administrator."
+		if e.RetryAfter == 0 {
+			e.RetryAfter = s.cfg.Lockout.LockFor
+		}
+	}
+	if e.RetryAfter < time.Second {
+		e.RetryAfter = time.Second
+	}
+	return e
+}
+
+// checkTOTP checks code against the active app and consumes its time step.
+// It returns a failure reason ("" on success).
+func (s *Service) checkTOTP(ctx context.Context, u *User, code string) (string, error) {
+	active, _, err := s.store.TOTPFactors(ctx, u.ID, s.now())
+	if err != nil {
+		return "", err
+	}
+	if active == nil {
+		return "no authenticator app", nil
+	}
+	secret, err := s.openTOTP(active)
+	if err != nil {
+		return "", err
+	}
+	step, ok := totp.Verify(secret, code, s.now(), s.cfg.TOTPSkew)
+	if !ok {
+		return "wrong code", nil
+	}
+	// One conditional UPDATE consumes the step: a code works once, also
+	// under concurrent requests and across instances, and a code older than
+	// the last accepted one is refused.
+	consumed, err := s.store.ConsumeTOTPStep(ctx, active.ID, step)
+	if err != nil {
+		return "", err
+	}
+	if !consumed {
+		return "replayed", nil
+	}
+	return "", nil
+}
+
+// totpAAD binds a sealed secret to its user and factor, so a ciphertext
+// copied into another row (or another user's row) does not open.
+func totpAAD(userID, factorID int64) []byte {
+	return []byte("totp:" + strconv.FormatInt(userID, 10) + ":" + strconv.FormatInt(factorID, 10))
+}
+
+func (s *Service) openTOTP(f *TOTPFactor) ([]byte, error) {
+	secret, err := s.sealer.Open(f.SealedSecret, totpAAD(f.UserID, f.ID))
+	if err != nil {
+		// Fail closed: a tampered or foreign secret is an error, never a pass.
+		return nil, Internal(fmt.Errorf("open totp secret of factor %d: %w", f.ID, err))
+	}
+	return secret, nil
+}
+
+// newRecoveryCode generates a code and its stored form (keyed hash).
+func (s *Service) newRecoveryCode(userID int64, now time.Time) (string, *RecoveryCode, error) {
+	code, err := recovery.Generate(s.rand)
+	if err != nil {
+		return "", nil, Internal(err)
+	}
+	h, err := s.recoveryHash(s.sealer.PrimaryID(), code)
+	if err != nil {
+		return "", nil, err
+	}
+	return recovery.Format(code), &RecoveryCode{UserID: userID, Hash: h, CreatedAt: now}, nil
+}
+
+// recoveryHash is the stored form of a recovery code: the key id and an
+// HMAC-SHA256 under a server key. A database leak alone gives no code, and
+// 120-bit codes need no slow hash.
+func (s *Service) recoveryHash(keyID, code string) ([]byte, error) {
+	mac, err := s.sealer.MAC(keyID, macPurposeRecovery, []byte(code))
+	if err != nil {
+		return nil, Internal(err)
+	}
+	return append([]byte(keyID+":"), mac...), nil
+}
+
+// useRecoveryCode consumes the user's recovery code if code matches it and
+// replaces it in the same statement. It returns the new code.
+func (s *Service) useRecoveryCode(ctx context.Context, u *User, code string, c Client, now time.Time) (string, string, error) {
+	stored, err := s.store.RecoveryCode(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return "", "no recovery code", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	keyID, _, ok := cutByte(stored.Hash, ':')
+	if !ok {
+		return "", "", Internal(fmt.Errorf("recovery code of user %d has no key id", u.ID))
+	}
+	h, err := s.recoveryHash(keyID, code)
+	if err != nil {
+		return "", "", err
+	}
+	if subtle.ConstantTimeCompare(h, stored.Hash) != 1 {
+		return "", "wrong code", nil
+	}
+	fresh, next, err := s.newRecoveryCode(u.ID, now)
+	if err != nil {
+		return "", "", err
+	}
+	// Compare-and-swap: of N concurrent uses of one code, one wins.
+	swapped, err := s.store.SwapRecoveryCode(ctx, stored.Hash, next,
+		s.event(u.ID, EventRecoveryCodeUsed, c, now, "the code was used and replaced"),
+		s.event(u.ID, EventRecoveryCodeGenerated, c, now, "replacement for the used code"))
+	if err != nil {
+		return "", "", err
+	}
+	if !swapped {
+		return "", "already used", nil
+	}
+	return fresh, "", nil
+}
+
+func cutByte(b []byte, sep byte) (string, []byte, bool) {
+	for i, x := range b {
+		if x == sep {
+			return string(b[:i]), b[i+1:], true
+		}
+	}
+	return "", nil, false
+}

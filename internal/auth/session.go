@@ -1,0 +1,175 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+func errUnauthenticated() *Error {
+	return Errorf(KindUnauthenticated, "Sign in first: the session is missing, expired or revoked.")
+}
+
+// Authenticate returns the principal for a session token. Expired sessions
+// are deleted and refused; the idle clock is moved forward at most once per
+// TouchEvery, so that checking a session is almost always a pure read.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	if token == "" || len(token) > 128 {
+		return nil, errUnauthenticated()
+	}
+	sess, u, err := s.store.SessionByTokenHash(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthenticated()
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle || now.Sub(sess.CreatedAt) >= s.cfg.SessionAbsolute {
+		if err := s.store.DeleteSession(ctx, sess.ID); err != nil {
+			s.logger.ErrorContext(ctx, "delete expired session", "err", err)
+		}
+		return nil, errUnauthenticated()
+	}
+	if now.Sub(sess.LastSeenAt) >= s.cfg.TouchEvery {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			return nil, err
+		}
+		sess.LastSeenAt = now
+	}
+	return &Principal{Session: sess, User: u, Token: token}, nil
+}
+
+// Logout ends the session.
+func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	return s.store.DeleteSession(ctx, p.Session.ID)
+}
+
+// Gate says what an authenticated session may reach.
+type Gate int
+
+// The gates, from least to most.
+const (
+	GateChallenge  Gate = iota // aal1 with a second factor: only the sign-in calls
+	GateEnrollment             // aal1, role requires MFA, no factor yet: sign-in and enrolment calls
+	GateFull                   // aal2: everything its role allows
+)
+
+// GateFor decides, from the live factor set (never a cached flag), what the
+// session may reach. An error fails closed.
+func (s *Service) GateFor(ctx context.Context, p *Principal) (Gate, error) {
+	if p.Session.AAL >= AAL2 {
+		return GateFull, nil
+	}
+	methods, err := s.store.MFAMethods(ctx, p.User.ID)
+	if err != nil {
+		return GateChallenge, err
+	}
+	if !methods.Any() && s.roleRequiresMFA(p.User.Role) {
+		return GateEnrollment, nil
+	}
+	return GateChallenge, nil
+}
+
+// ChangePassword checks the current password, sets the new one and ends
+// every other session of the user. Wrong current passwords are throttled
+// like logins.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, c Client) error {
+	if current == "" {
+		return Errorf(KindInvalid, "current_password is required")
+	}
+	if err := s.ValidatePassword(next); err != nil {
+		return err
+	}
+	if err := s.checkPassword(ctx, p.User, current, c); err != nil {
+		return err
+	}
+	h, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return s.hashError(err)
+	}
+	if err := s.store.SetPasswordHash(ctx, p.User.ID, h); err != nil {
+		return err
+	}
+	// A password change must cut off anyone who was using the old one.
+	if err := s.store.DeleteUserSessions(ctx, p.User.ID, p.Session.ID); err != nil {
+		return err
+	}
+	s.addEvent(ctx, s.event(p.User.ID, EventPasswordChanged, c, s.now(), "other sessions signed out"))
+	return nil
+}
+
+// checkPassword verifies the user's password for a signed-in action
+// (password change, step-up without MFA), throttled like a login.
+func (s *Service) checkPassword(ctx context.Context, u *User, password string, c Client) error {
+	keys := s.passwordThrottles(u.Email, c.IP)
+	if err := s.checkThrottles(ctx, keys.ip, keys.accountIP); err != nil {
+		return err
+	}
+	if len(password) > maxPasswordInput {
+		return errInvalidCredentials()
+	}
+	ok, _, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return s.hashError(err)
+	}
+	if !ok {
+		s.failThrottles(ctx, keys.ip, keys.accountIP)
+		return Errorf(KindInvalidCredentials, "The password is incorrect.")
+	}
+	return nil
+}
+
+// passwordValidator is set by the wiring (the password package's policy).
+// ValidatePassword applies it.
+func (s *Service) ValidatePassword(pw string) error {
+	if s.validatePassword == nil {
+		return nil
+	}
+	if err := s.validatePassword(pw); err != nil {
+		return &Error{Kind: KindInvalid, Message: err.Error()}
+	}
+	return nil
+}
+
+// ListEvents returns the user's recent security activity, newest first.
+func (s *Service) ListEvents(ctx context.Context, p *Principal) ([]*Event, error) {
+	return s.store.ListEvents(ctx, p.User.ID, 100)
+}
+
+// CreateAPIToken makes a bearer token for the admin API and returns it once.
+func (s *Service) CreateAPIToken(ctx context.Context, name string, admin bool) (string, error) {
+	if name == "" || len(name) > 100 {
+		return "", Errorf(KindInvalid, "name is required (at most 100 characters)")
+	}
+	tok, hash, err := s.newToken("lk_")
+	if err != nil {
+		return "", Internal(err)
+	}
+	t := &APIToken{Name: name, TokenHash: hash, Admin: admin, CreatedAt: s.now()}
+	if err := s.store.CreateAPIToken(ctx, t); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// AuthenticateAPIToken returns the API token for a bearer value.
+func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*APIToken, error) {
+	if len(token) < 4 || len(token) > 128 || token[:3] != "lk_" {
+		return nil, errUnauthenticated()
+	}
+	t, err := s.store.APITokenByHash(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthenticated()
+	}
+	return t, err
+}
+
+// IsAPIToken reports whether a bearer value has the API token shape (as
+// opposed to a session token).
+func IsAPIToken(token string) bool { return len(token) > 3 && token[:3] == "lk_" }
+
+// CleanupSessions deletes expired sessions.
+func (s *Service) CleanupSessions(ctx context.Context) (int64, error) {
+	now := s.now()
+	return s.store.DeleteExpiredSessions(ctx, now.Add(-s.cfg.SessionIdle), now.Add(-s.cfg.SessionAbsolute))
+}

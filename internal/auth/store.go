@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// MethodSet says which second factors a user has confirmed. Pending
+// enrolments never count.
+type MethodSet struct {
+	TOTP         bool
+	SMS          bool
+	RecoveryCode bool
+}
+
+// Any reports whether the user has a second factor. A recovery code alone is
+// not one: it exists only beside a method.
+func (m MethodSet) Any() bool { return m.TOTP || m.SMS }
+
+// List returns the method names in the order the API shows them.
+func (m MethodSet) List() []string {
+	out := []string{}
+	if m.TOTP {
+		out = append(out, MethodTOTP)
+	}
+	if m.SMS {
+		out = append(out, MethodSMS)
+	}
+	if m.RecoveryCode && m.Any() {
+		out = append(out, MethodRecoveryCode)
+	}
+	return out
+}
+
+// LockoutPolicy is the per-account second-factor failure policy.
+type LockoutPolicy struct {
+	LockEvery   int           // lock after every this many consecutive failures (10)
+	LockFor     time.Duration // for this long (15 min)
+	MaxFailures int           // at this many, TOTP and SMS stop until recovery or reset (100); 0 = no cap
+}
+
+// Store is what the auth services need from the database. Every rule that
+// must hold across instances is one atomic statement or one transaction here.
+// Methods return ErrNotFound (compare with errors.Is) for a missing row and
+// an *Error of KindConflict for a broken uniqueness or state rule; any other
+// error is internal. Times are passed in by the caller, whose clock rules.
+type Store interface {
+	// CreateUser inserts u and sets u.ID. KindConflict if the email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers returns the users with this email, or all users (by id) if
+	// email is empty.
+	ListUsers(ctx context.Context, email string) ([]*User, error)
+	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	SetPreferredMethod(ctx context.Context, userID int64, method string) error
+
+	// CreateSession inserts s and sets s.ID.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByTokenHash returns the session with this token hash and its
+	// user, in one query (this is the hot path of every request).
+	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, *User, error)
+	// TouchSession sets last_seen_at.
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	// RotateSession gives session id a new token hash and sets its aal and
+	// verified_at, but only while its token hash is still oldHash; otherwise
+	// ErrNotFound. The old token stops working at once.
+	RotateSession(ctx context.Context, id int64, oldHash, newHash []byte, aal int, verifiedAt time.Time) error
+	// SetSessionReauth records a step-up made in session id.
+	SetSessionReauth(ctx context.Context, id int64, method string, at time.Time) error
+	DeleteSession(ctx context.Context, id int64) error
+	// DeleteUserSessions deletes every session of the user except exceptID
+	// (0 deletes them all).
+	DeleteUserSessions(ctx context.Context, userID, exceptID int64) error
+	// DeleteExpiredSessions deletes sessions last seen before idleBefore or
+	// created before createdBefore, and returns how many.
+	DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error)
+
+	// CreateAPIToken inserts t and sets t.ID.
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	APITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
+
+	// AddEvent inserts e and sets e.ID.
+	AddEvent(ctx context.Context, e *Event) error
+	// ListEvents returns up to limit events of the user, newest first.
+	ListEvents(ctx context.Context, userID int64, limit int) ([]*Event, error)
+	// HasSucceededFrom reports whether the user has a login_succeeded event
+	// from ip at or after since.
+	HasSucceededFrom(ctx context.Context, userID int64, ip string, since time.Time) (bool, error)
+
+	// MFAMethods returns the user's confirmed second factors.
+	MFAMethods(ctx context.Context, userID int64) (MethodSet, error)
+	// MFAState returns the user's second-factor failure state.
+	MFAState(ctx context.Context, userID int64) (MFAState, error)
+	// BeginMFAAttempt admits one second-factor attempt, counting it as a
+	// failure before it is evaluated, in one atomic statement: so N parallel
+	// attempts can never be evaluated more than the policy allows. It admits
+	// nothing while the account is locked (LockedUntil > now), or when
+	// capped is true and Failures >= p.MaxFailures. When the incremented count
+	// is a multiple of p.LockEvery it also sets LockedUntil = now+p.LockFor.
+	// It returns the state after the call and whether the attempt was admitted.
+	BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, p LockoutPolicy, capped bool) (MFAState, bool, error)
+	// ResetMFAFailures clears the failure count and any lock (after a success).
+	ResetMFAFailures(ctx context.Context, userID int64) error
+
+	// TOTPFactors returns the user's active and pending factors (nil if none).
+	// An expired pending factor is returned as nil.
+	TOTPFactors(ctx context.Context, userID int64, now time.Time) (active, pending *TOTPFactor, err error)
+	// PutPendingTOTP inserts f as the user's pending factor, deleting any
+	// earlier pending one, and sets f.ID. The caller seals the secret with
+	// f.ID in its additional data, so PutPendingTOTP takes a seal function
+	// that is called with the new ID inside the transaction.
+	PutPendingTOTP(ctx context.Context, f *TOTPFactor, seal func(id int64) (sealed []byte, keyID string, err error)) error
+	// ConsumeTOTPStep sets the active factor's last step to step if step is
+	// greater than it, atomically. It reports false (a replay) otherwise.
+	ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, error)
+	// ActivateTOTP, in one transaction: deletes the user's earlier active
+	// factor, makes pending factor pendingID active with last_step = step
+	// (only if it is still pending and not expired at now, else KindConflict),
+	// replaces the recovery code with rc, and records the events.
+	ActivateTOTP(ctx context.Context, userID, pendingID, step int64, now time.Time, rc *RecoveryCode, events ...*Event) error
+	// DeleteTOTP deletes the user's active and pending factors and records the
+	// events; when that leaves no method it also deletes the recovery code.
+	// It reports false (and records nothing) if there was no active factor.
+	DeleteTOTP(ctx context.Context, userID int64, events ...*Event) (bool, error)
+	// AllTOTPFactors returns every factor, for re-sealing.
+	AllTOTPFactors(ctx context.Context) ([]*TOTPFactor, error)
+	// ResealTOTP replaces a factor's sealed secret if it still has oldKeyID.
+	ResealTOTP(ctx context.Context, id int64, oldKeyID string, sealed []byte, keyID string) error
+
+	// RecoveryCode returns the user's recovery code (ErrNotFound if none).
+	RecoveryCode(ctx context.Context, userID int64) (*RecoveryCode, error)
+	// ReplaceRecoveryCode stores rc as the user's only code (voiding any
+	// earlier one) and records the events, in one transaction.
+	ReplaceRecoveryCode(ctx context.Context, rc *RecoveryCode, events ...*Event) error
+	// SwapRecoveryCode replaces the user's code with next only if its hash is
+	// still oldHash (compare-and-swap), and records the events; false if not.
+	SwapRecoveryCode(ctx context.Context, oldHash []byte, next *RecoveryCode, events ...*Event) (bool, error)
+
+	// ResetMFA deletes every second factor and the recovery code of the user,
+	// clears the failure state, deletes every session, and records the
+	// events, in one transaction.
+	ResetMFA(ctx context.Context, userID int64, events ...*Event) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+}
