@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/password"
+	"github.com/latchkey/latchkey/internal/ratelimit"
+	"github.com/latchkey/latchkey/internal/web"
+)
+
+// serveFlags are the settings of "latchkey serve".
+type serveFlags struct {
+	dbFlags
+	addr             string
+	issuer           string
+	mfaRequiredRoles config.StringList
+	trustedProxies   config.StringList
+	redisURL         string
+	logFormat        string
+	hashConcurrency  int
+	hashQueue        int
+	sessionIdle      time.Duration
+	sessionAbsolute  time.Duration
+	stepUpWindow     time.Duration
+}
+
+func runServe(ctx context.Context, e env, args []string) error {
+	var f serveFlags
+	fs := newFlagSet(e, "serve", "Run the Latchkey server.")
+	f.register(fs)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
+	fs.StringVar(&f.issuer, "issuer", "Latchkey", "issuer shown in authenticator apps")
+	fs.Var(&f.mfaRequiredRoles, "mfa-required-roles", "comma-separated roles that must use a second factor (e.g. admin)")
+	fs.Var(&f.trustedProxies, "trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted")
+	fs.StringVar(&f.redisURL, "redis-url", "", "redis://... to share password throttles across instances (default: in memory)")
+	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default json; text with --dev)")
+	fs.IntVar(&f.hashConcurrency, "hash-concurrency", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
+	fs.IntVar(&f.hashQueue, "hash-queue", 0, "password checks that may wait for a slot before 429 (0: 64 per slot)")
+	fs.DurationVar(&f.sessionIdle, "session-idle", 30*time.Minute, "session idle timeout")
+	fs.DurationVar(&f.sessionAbsolute, "session-absolute", 12*time.Hour, "session absolute lifetime")
+	fs.DurationVar(&f.stepUpWindow, "step-up-window", 5*time.Minute, "how long a step-up lasts")
+	if help, err := parse(fs, args, e); help || err != nil {
+		return err
+	}
+	logger := newLogger(e, f.logFormat, f.dev)
+
+	proxies := make([]netip.Prefix, 0, len(f.trustedProxies))
+	for _, p := range f.trustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %q is not a CIDR", p)
+		}
+		proxies = append(proxies, pfx)
+	}
+	keyring, err := f.keyring()
+	if err != nil {
+		return err
+	}
+	db, err := f.openStore(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(time.Now)
+	if f.redisURL != "" {
+		opt, err := redis.ParseURL(f.redisURL)
+		if err != nil {
+			return errors.New("--redis-url: not a valid redis:// URL")
+		}
+		// A throttle check sits on the login path: fail fast (and closed)
+		// when Redis is down instead of retrying for seconds.
+		opt.DialerRetries, opt.MaxRetries = 1, 1
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+		rc := redis.NewClient(opt)
+		defer rc.Close()
+		limiter = ratelimit.NewRedis(rc, "latchkey:rl:")
+	}
+
+	hasher := password.NewHasher(password.DefaultParams(), f.hashConcurrency, f.hashQueue, rand.Reader)
+	cfg := auth.DefaultConfig()
+	cfg.Issuer = f.issuer
+	cfg.MFARequiredRoles = f.mfaRequiredRoles
+	cfg.SessionIdle, cfg.SessionAbsolute, cfg.StepUpWindow = f.sessionIdle, f.sessionAbsolute, f.stepUpWindow
+	svc := auth.NewService(cfg, auth.Deps{
+		Store:            db,
+		Hasher:           hasher,
+		Sealer:           keyring,
+		Throttles:        passwordThrottles(limiter),
+		IsBusy:           func(err error) bool { return errors.Is(err, password.ErrBusy) },
+		ValidatePassword: password.Validate,
+		Logger:           logger,
+	})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	specJSON, err := api.JSON(ctx)
+	if err != nil {
+		return fmt.Errorf("openapi document: %w", err)
+	}
+	handler, err := web.NewServer(logger, web.Options{
+		Dev:            f.dev,
+		TrustedProxies: proxies,
+		OpenAPIJSON:    specJSON,
+		OpenAPIYAML:    api.OpenAPIYAML,
+		Ready:          db.Ping,
+		Metrics:        reg,
+		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+	}, svc)
+	if err != nil {
+		return err
+	}
+
+	if f.dev {
+		if err := devAccount(ctx, e, svc); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(e.stdout, "latchkey: listening on http://%s\n", ln.Addr())
+	logger.Info("listening", "addr", ln.Addr().String(), "dialect", db.Dialect(), "dev", f.dev)
+
+	go cleanupSessions(ctx, svc, logger)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// passwordThrottles sets the password-attempt limits. Only failures count.
+func passwordThrottles(l ratelimit.Limiter) auth.Throttles {
+	return auth.Throttles{
+		// One IP, all accounts: 30 failures at once, then one a minute.
+		IP: throttle{l, ratelimit.PerHour(60, 30)},
+		// One account from one IP: 10 failures at once, then one per 6 min.
+		AccountIP: throttle{l, ratelimit.PerHour(10, 10)},
+		// One account from IPs that never signed in to it: slows guessing
+		// spread over many IPs; the real user's known IPs are exempt.
+		Account: throttle{l, ratelimit.PerHour(30, 20)},
+	}
+}
+
+// throttle adapts a ratelimit.Limiter to auth.Throttle.
+type throttle struct {
+	l     ratelimit.Limiter
+	limit ratelimit.Limit
+}
+
+func (t throttle) Check(ctx context.Context, key string) (time.Duration, error) {
+	res, err := t.l.AllowN(ctx, key, t.limit, 0)
+	if err != nil || res.Allowed {
+		return 0, err
+	}
+	return max(res.RetryAfter, time.Second), nil
+}
+
+func (t throttle) Fail(ctx context.Context, key string) error {
+	_, err := t.l.AllowN(ctx, key, t.limit, 1)
+	return err
+}
+
+func cleanupSessions(ctx context.Context, svc *auth.Service, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := svc.CleanupSessions(ctx); err != nil {
+				logger.Warn("clean up sessions", "err", err)
+			} else if n > 0 {
+				logger.Info("cleaned up sessions", "deleted", n)
+			}
+		}
+	}
+}
+
+// devAccount makes (or resets) the demo account and prints how to sign in.
+func devAccount(ctx context.Context, e env, svc *auth.Service) error {
+	const email = "demo@latchkey.test"
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	pw := "demo-" + base64.RawURLEncoding.EncodeToString(b)
+	u, err := svc.UserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		if err := svc.SetPassword(ctx, u.ID, pw); err != nil {
+			return err
+		}
+	case auth.IsKind(err, auth.KindNotFound):
+		if _, err := svc.CreateUser(ctx, email, pw, "user"); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	fmt.Fprintf(e.stdout, "latchkey: development mode; demo account %s password %s\n", email, pw)
+	return nil
+}

@@ -1,0 +1,80 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/latchkey/latchkey/internal/auth"
+)
+
+// maxBody is the largest request body accepted (API.md: 64 KiB).
+const maxBody = 64 << 10
+
+// decode reads a JSON request body into v strictly: the content type must be
+// JSON, unknown fields are refused, the body is at most maxBody and holds one
+// value. An empty body decodes as {} so that calls without fields may omit it.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return &statusError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body is larger than 64 KiB."}
+		}
+		return auth.Errorf(auth.KindInvalid, "the request body could not be read")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	} else if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		// A cross-site HTML form can only send form or text/plain bodies;
+		// insisting on JSON closes that door too.
+		return &statusError{http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/json."}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return auth.Errorf(auth.KindInvalid, "%s", describeJSONError(err))
+	}
+	if dec.More() {
+		return auth.Errorf(auth.KindInvalid, "the request body must hold one JSON object")
+	}
+	return nil
+}
+
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
+
+// describeJSONError names the field at fault without echoing any value.
+func describeJSONError(err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		if te.Field != "" {
+			return fmt.Sprintf("field %s must be of type %s", te.Field, te.Type)
+		}
+		return "the request body must be a JSON object"
+	}
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Sprintf("malformed JSON at byte %d", se.Offset)
+	}
+	msg := err.Error()
+	if len(msg) > 20 && msg[:20] == "json: unknown field " {
+		return "unknown field " + msg[20:]
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "malformed JSON: unexpected end of body"
+	}
+	return "malformed JSON"
+}
+
+// writeJSON writes v with status. API answers are never cached.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,187 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+)
+
+// access says who may call a route. The zero value is the strictest
+// session level, so a route registered carelessly is still closed to aal1.
+type access int
+
+const (
+	accessFull       access = iota // a full (aal2) session
+	accessPublic                   // anyone
+	accessSession                  // any session, also aal1: the sign-in calls
+	accessEnrollment               // aal1 while the role requires enrolment, and full sessions
+	accessAdmin                    // an admin API token
+)
+
+func (a access) String() string {
+	return [...]string{"full", "public", "session", "enrollment", "admin"}[a]
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	apiTokenKey
+)
+
+func principalFrom(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalKey).(*auth.Principal)
+	return p
+}
+
+// statusRecorder remembers the status for logs and metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// serveHTTP is the outermost handler: headers, logging, metrics, CSRF and
+// the session guard wrap every route, in that order.
+func (s *server) serveHTTP() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		_, pattern := s.mux.Handler(r)
+		reqID := newRequestID()
+		s.securityHeaders(rec.Header(), reqID)
+		defer func() {
+			if v := recover(); v != nil {
+				s.logger.ErrorContext(r.Context(), "panic", "request_id", reqID, "panic", fmt.Sprint(v))
+				if rec.status == 0 {
+					writeError(rec, r, s.logger, auth.Internal(fmt.Errorf("panic: %v", v)))
+				}
+			}
+			label := pattern
+			if label == "" {
+				label = "unmatched"
+			}
+			d := time.Since(start)
+			s.metrics.observe(label, rec.status, d)
+			// Only the path: no query string, no header, no body ever reaches
+			// the log, so no token, code or password can.
+			s.logger.InfoContext(r.Context(), "request",
+				"request_id", reqID, "method", r.Method, "route", label, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", float64(d.Microseconds())/1000, "ip", s.clientOf(r).IP)
+		}()
+		s.guard(pattern).ServeHTTP(rec, r)
+	})
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// securityHeaders are set on every answer. The CSP allows no inline script
+// and no third-party origin; frame-ancestors 'none' stops clickjacking.
+func (s *server) securityHeaders(h http.Header, reqID string) {
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("X-Request-Id", reqID)
+	if !s.opts.Dev {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+}
+
+// guard enforces, for the matched route, cross-origin protection and who
+// may call it. Deny by default: only routes registered as public, session
+// or enrollment are open to less than a full session.
+func (s *server) guard(pattern string) http.Handler {
+	a := s.access[pattern]
+	if pattern == "" {
+		a = accessPublic // unmatched: the mux answers 404 or 405
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, bearer := s.credentials(r)
+		// Bearer requests carry their credential explicitly, so a browser
+		// cannot be tricked into sending it; only the others need the check.
+		if !bearer {
+			if err := s.cop.Check(r); err != nil {
+				writeError(w, r, s.logger, &statusError{http.StatusForbidden, "forbidden", "Cross-origin request refused."})
+				return
+			}
+		}
+		switch a {
+		case accessPublic:
+			s.mux.ServeHTTP(w, r)
+			return
+		case accessAdmin:
+			t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if !t.Admin {
+				s.fail(w, r, auth.Errorf(auth.KindForbidden, "This call needs an admin API token."))
+				return
+			}
+			s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiTokenKey, t)))
+			return
+		}
+		if auth.IsAPIToken(token) {
+			s.fail(w, r, auth.Errorf(auth.KindUnauthenticated, "API tokens cannot act as a user session; sign in."))
+			return
+		}
+		p, err := s.svc.Authenticate(r.Context(), token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		gate, err := s.svc.GateFor(r.Context(), p)
+		if err != nil {
+			s.fail(w, r, err) // fail closed
+			return
+		}
+		allowed := a == accessSession || gate == auth.GateFull ||
+			(a == accessEnrollment && gate == auth.GateEnrollment)
+		if !allowed {
+			if gate == auth.GateEnrollment {
+				s.fail(w, r, auth.Errorf(auth.KindEnrollmentRequired, "Your role requires a second factor: add an authenticator app or a phone first."))
+			} else {
+				s.fail(w, r, auth.Errorf(auth.KindMFARequired, "Complete the second-factor challenge first."))
+			}
+			return
+		}
+		s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+	})
+}
+
+// fail renders an error as JSON for the API and as a page elsewhere.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") || r.Method != http.MethodGet {
+		writeError(w, r, s.logger, err)
+		return
+	}
+	s.pages.renderError(w, r, s.logger, err)
+}

@@ -1,0 +1,145 @@
+package web_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/password"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+)
+
+func TestMetrics(t *testing.T) {
+	h := newHarness(t, sqliteDSN(t))
+	h.addUser("m@example.com", pw, "")
+	h.login("m@example.com", pw)
+	h.do(req{method: "POST", path: "/api/v1/login", body: map[string]string{"email": "m@example.com", "password": "not the password"}}).want(t, 401)
+	body := string(h.do(req{method: "GET", path: "/metrics"}).want(t, 200).body)
+	for _, want := range []string{
+		`latchkey_http_requests_total{code="200",route="POST /api/v1/login"} 1`,
+		`latchkey_http_requests_total{code="401",route="POST /api/v1/login"} 1`,
+		`latchkey_http_request_duration_seconds_count{route="POST /api/v1/login"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "m@example.com") {
+		t.Error("/metrics mentions a user")
+	}
+}
+
+func TestRehashOnLogin(t *testing.T) {
+	h := newHarness(t, sqliteDSN(t))
+	id := h.addUser("r@example.com", pw, "")
+	ctx := context.Background()
+	// A hash made under other (older) parameters.
+	old := password.Params{Memory: 32, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+	phc, err := password.NewHasher(old, 1, 0, rand.Reader).Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.SetPasswordHash(ctx, int64(id), phc); err != nil {
+		t.Fatal(err)
+	}
+	h.login("r@example.com", pw)
+	u, err := h.db.UserByID(ctx, int64(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PasswordHash == phc || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("hash not upgraded: %s", u.PasswordHash)
+	}
+	h.login("r@example.com", pw)
+}
+
+// proxy forwards TCP to a PostgreSQL server and can be cut and restored,
+// to take the database away from a running server.
+type proxy struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{t: t, target: target}
+	p.up("127.0.0.1:0")
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *proxy) up(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+}
+
+func (p *proxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestDatabaseOutage takes PostgreSQL away between the password step and
+// the second factor: nothing succeeds while it is gone (503 unavailable,
+// never a session), and the same process recovers when it returns.
+func TestDatabaseOutage(t *testing.T) {
+	dsn := storetest.Postgres(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, u.Host)
+	u.Host = p.addr
+	h := newHarness(t, u.String())
+	h.addUser("o@example.com", pw, "")
+	tok := h.login("o@example.com", pw).str(t, "session_token")
+
+	p.down()
+	h.do(req{method: "GET", path: "/readyz"}).want(t, 503)
+	h.do(req{method: "GET", path: "/api/v1/session", token: tok}).want(t, 503, "unavailable")
+	h.do(req{method: "POST", path: "/api/v1/login", body: map[string]string{"email": "o@example.com", "password": pw}}).want(t, 503, "unavailable")
+	h.do(req{method: "POST", path: "/api/v1/login/mfa", token: tok, body: map[string]string{"method": "totp", "code": "123456"}}).want(t, 503, "unavailable")
+
+	p.up(p.addr)
+	h.do(req{method: "GET", path: "/readyz"}).want(t, 200)
+	h.do(req{method: "GET", path: "/api/v1/session", token: tok}).want(t, 200)
+	h.login("o@example.com", pw)
+}
