@@ -2,16 +2,10 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,12 +17,8 @@ import (
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 )
-
-// postgresEnv names the base URL of a PostgreSQL server to test against,
-// e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable. Unset, the
-// PostgreSQL subtests are skipped, except under CI where that is a failure.
-const postgresEnv = "LATCHKEY_TEST_POSTGRES"
 
 // t0 is the tests' "now". It has microsecond precision, like stored times.
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 678901000, time.UTC)
@@ -37,51 +27,8 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 5, 678901000, time.UTC)
 // as subtest "postgres" on a fresh migrated PostgreSQL database.
 func forEachDB(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, mustOpenDB(t, sqliteDSN(t))) })
-	t.Run("postgres", func(t *testing.T) { fn(t, mustOpenDB(t, postgresDSN(t))) })
-}
-
-// sqliteDSN returns the path of a new SQLite file.
-func sqliteDSN(tb testing.TB) string {
-	return filepath.Join(tb.TempDir(), "latchkey.db")
-}
-
-// postgresDSN creates an empty database on the server named by
-// LATCHKEY_TEST_POSTGRES, drops it when the test ends, and returns its URL.
-func postgresDSN(tb testing.TB) string {
-	tb.Helper()
-	base := os.Getenv(postgresEnv)
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("%s is not set: CI must test PostgreSQL", postgresEnv)
-		}
-		tb.Skipf("%s is not set", postgresEnv)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("%s: %v", postgresEnv, err)
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	name := "latchkey_t_" + randomHex(tb, 8)
-	// FILE_COPY (PostgreSQL 15+) is about twice as fast for a small
-	// template; older servers get the plain statement.
-	if _, err := admin.ExecContext(tb.Context(), "CREATE DATABASE "+name+" STRATEGY FILE_COPY"); err != nil {
-		if _, err := admin.ExecContext(tb.Context(), "CREATE DATABASE "+name); err != nil {
-			admin.Close()
-			tb.Fatalf("create database: %v", err)
-		}
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database: %v", err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
+	t.Run("sqlite", func(t *testing.T) { fn(t, mustOpenDB(t, storetest.SQLite(t))) })
+	t.Run("postgres", func(t *testing.T) { fn(t, mustOpenDB(t, storetest.Postgres(t))) })
 }
 
 // mustOpenDB opens and migrates the database, and closes it when the test
@@ -108,14 +55,6 @@ func mustOpen(tb testing.TB, dsn string) *store.DB {
 		}
 	})
 	return db
-}
-
-func randomHex(tb testing.TB, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatal(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 // hash returns a token hash for a name, as the auth layer would store it.
@@ -281,7 +220,7 @@ func TestOpen(t *testing.T) {
 		})
 	})
 	t.Run("SQLitePools", func(t *testing.T) {
-		db := mustOpenDB(t, sqliteDSN(t))
+		db := mustOpenDB(t, storetest.SQLite(t))
 		n, err := store.CountForTest(t.Context(), db, `SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'`)
 		if err != nil || n != 1 {
 			t.Errorf("journal mode is not WAL (%d, %v)", n, err)
@@ -343,7 +282,7 @@ func TestDB_Migrate(t *testing.T) {
 	t.Run("ConcurrentPostgres", func(t *testing.T) {
 		// Two instances start at once on one fresh database: the advisory
 		// lock makes one wait, and it then finds nothing to do.
-		dsn := postgresDSN(t)
+		dsn := storetest.Postgres(t)
 		a, b := mustOpen(t, dsn), mustOpen(t, dsn)
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
@@ -1499,8 +1438,8 @@ func TestDB_ResetMFA(t *testing.T) {
 
 // forEachDBBench is forEachDB for benchmarks.
 func forEachDBBench(b *testing.B, fn func(b *testing.B, db *store.DB)) {
-	b.Run("sqlite", func(b *testing.B) { fn(b, mustOpenDB(b, sqliteDSN(b))) })
-	b.Run("postgres", func(b *testing.B) { fn(b, mustOpenDB(b, postgresDSN(b))) })
+	b.Run("sqlite", func(b *testing.B) { fn(b, mustOpenDB(b, storetest.SQLite(b))) })
+	b.Run("postgres", func(b *testing.B) { fn(b, mustOpenDB(b, storetest.Postgres(b))) })
 }
 
 // BenchmarkSessionByTokenHash measures the lookup every request makes, from

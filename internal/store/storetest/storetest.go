@@ -63,8 +63,12 @@ func Postgres(t testing.TB) string {
 	name := "latchkey_t_" + hex.EncodeToString(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+	// FILE_COPY (PostgreSQL 15+) is about twice as fast for a small
+	// template; older servers get the plain statement.
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" STRATEGY FILE_COPY"); err != nil {
+		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			t.Fatalf("create test database: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		db, err := sql.Open("pgx", base)
