@@ -124,3 +124,46 @@ type MFAState struct {
 	Failures    int       // consecutive failures; only a success resets it
 	LockedUntil time.Time // zero if not locked
 }
+
+// Phone is an SMS number of a user: at most one active and one pending.
+type Phone struct {
+	ID          int64
+	UserID      int64
+	Number      string // E.164
+	State       string // FactorPending or FactorActive
+	CreatedAt   time.Time
+	ConfirmedAt time.Time // zero while pending
+}
+
+// SMS code purposes. A code is only good for the purpose, session and
+// number it was sent for.
+const (
+	PurposeLogin  = "login"
+	PurposeReauth = "reauth"
+	PurposeEnroll = "enroll"
+	PurposeNotice = "notice" // a notice carries no code
+)
+
+// SMSCode is a one-time code sent by SMS, stored as a keyed hash.
+type SMSCode struct {
+	ID        int64
+	UserID    int64
+	SessionID int64
+	Purpose   string
+	Number    string // the E.164 number it was sent to
+	Hash      []byte // key id, ':', HMAC-SHA256 of the code
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Attempts  int // wrong tries so far
+}
+
+// SMSLimits cap SMS sending against SMS pumping (toll fraud). Zero values
+// switch a cap off.
+type SMSLimits struct {
+	NumberCooldown time.Duration // minimum time between two sends to one number (30 s)
+	NumberPerHour  int           // sends to one number per rolling hour (5)
+	NumberPerDay   int           // sends to one number per rolling 24 h (10)
+	AccountPerHour int           // sends for one account per rolling hour
+	IPPerHour      int           // sends caused from one IP per rolling hour
+	GlobalPerHour  int           // sends in all per rolling hour
+}

@@ -23,7 +23,7 @@ func (s *Service) VerifyLogin(ctx context.Context, p *Principal, method, code st
 	if method == MethodPassword || method == "" {
 		return nil, Errorf(KindInvalid, "method must be totp, sms or recovery_code")
 	}
-	v, err := s.verifyFactor(ctx, p.User, method, code, purposeLogin, c)
+	v, err := s.verifyFactor(ctx, p, method, code, PurposeLogin, c)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, passwo
 		if code == "" {
 			return nil, Errorf(KindInvalid, "code is required")
 		}
-		v, err := s.verifyFactor(ctx, p.User, method, code, purposeReauth, c)
+		v, err := s.verifyFactor(ctx, p, method, code, PurposeReauth, c)
 		if err != nil {
 			return nil, err
 		}

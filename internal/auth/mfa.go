@@ -13,13 +13,6 @@ import (
 	"github.com/latchkey/latchkey/internal/totp"
 )
 
-// Purposes a second factor is verified for.
-const (
-	purposeLogin  = "login"
-	purposeReauth = "reauth"
-	purposeEnroll = "enroll"
-)
-
 // macPurposeRecovery separates the recovery-code MAC key from every other use
 // of the master keys.
 const macPurposeRecovery = "recovery-code"
@@ -34,10 +27,11 @@ type verified struct {
 	newRecoveryCode string // set when a recovery code was used (and replaced)
 }
 
-// verifyFactor checks one second-factor attempt for the user, with the
-// per-account lockout applied before anything is evaluated. It records
+// verifyFactor checks one second-factor attempt of the session's user, with
+// the per-account lockout applied before anything is evaluated. It records
 // mfa_succeeded / mfa_failed / locked events.
-func (s *Service) verifyFactor(ctx context.Context, u *User, method, code, purpose string, c Client) (*verified, error) {
+func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, purpose string, c Client) (*verified, error) {
+	u := p.User
 	methods, err := s.store.MFAMethods(ctx, u.ID)
 	if err != nil {
 		return nil, err
@@ -75,6 +69,9 @@ func (s *Service) verifyFactor(ctx context.Context, u *User, method, code, purpo
 	case MethodTOTP:
 		reason, err = s.checkTOTP(ctx, u, code)
 		v = &verified{method: method}
+	case MethodSMS:
+		reason, err = s.checkSMS(ctx, p, purpose, code, now)
+		v = &verified{method: method}
 	case MethodRecoveryCode:
 		var fresh string
 		fresh, reason, err = s.useRecoveryCode(ctx, u, code, c, now)
@@ -86,12 +83,7 @@ func (s *Service) verifyFactor(ctx context.Context, u *User, method, code, purpo
 		return nil, err
 	}
 	if reason != "" {
-		detail := fmt.Sprintf("%s %s: %s", method, purpose, reason)
-		s.addEvent(ctx, s.event(u.ID, EventMFAFailed, c, now, detail))
-		if state.Failures%s.cfg.Lockout.LockEvery == 0 {
-			s.addEvent(ctx, s.event(u.ID, EventLocked, c, now,
-				fmt.Sprintf("%d consecutive failed second-factor attempts", state.Failures)))
-		}
+		s.recordFailure(ctx, u.ID, state, c, now, fmt.Sprintf("%s %s: %s", method, purpose, reason))
 		return nil, errInvalidCode()
 	}
 	if err := s.store.ResetMFAFailures(ctx, u.ID); err != nil {

@@ -91,10 +91,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c 
 	}
 	step, ok := totp.Verify(secret, code, now, s.cfg.TOTPSkew)
 	if !ok {
-		s.addEvent(ctx, s.event(p.User.ID, EventMFAFailed, c, now, "totp enroll: wrong code"))
-		if state.Failures%s.cfg.Lockout.LockEvery == 0 {
-			s.addEvent(ctx, s.event(p.User.ID, EventLocked, c, now, "consecutive failed second-factor attempts"))
-		}
+		s.recordFailure(ctx, p.User.ID, state, c, now, "totp enroll: wrong code")
 		return nil, errInvalidCode()
 	}
 	fresh, rc, err := s.newRecoveryCode(p.User.ID, now)
@@ -205,6 +202,16 @@ func (s *Service) SecurityOverview(ctx context.Context, p *Principal) (*Security
 	out := &Security{Methods: methods.List(), TOTPPending: pending != nil, SMSEnabled: methods.SMS}
 	if active != nil {
 		out.TOTPEnabled, out.TOTPEnrolledAt = true, active.ConfirmedAt
+	}
+	if s.smsStore != nil {
+		phone, pendingPhone, err := s.smsStore.Phones(ctx, p.User.ID)
+		if err != nil {
+			return nil, err
+		}
+		if phone != nil {
+			out.Phone = s.mask(phone.Number)
+		}
+		out.PhonePending = pendingPhone != nil
 	}
 	rc, err := s.store.RecoveryCode(ctx, p.User.ID)
 	switch {

@@ -53,6 +53,9 @@ type Config struct {
 	Issuer           string        // otpauth issuer and label prefix
 	Lockout          LockoutPolicy
 	MFARequiredRoles []string
+	SMSCodeTTL       time.Duration // how long an SMS code is valid (5 min)
+	SMSMaxAttempts   int           // wrong tries that void an SMS code (5)
+	SMSLimits        SMSLimits
 	// KnownIPWindow: a successful login from an IP within this window exempts
 	// that IP from the per-account slowdown, so an attacker guessing from
 	// elsewhere cannot lock the real user out.
@@ -74,7 +77,17 @@ func DefaultConfig() Config {
 			LockFor:     15 * time.Minute,
 			MaxFailures: 100, // NIST SP 800-63B-4 §3.2.2: no more than 100 consecutive failures
 		},
-		KnownIPWindow: 30 * 24 * time.Hour,
+		KnownIPWindow:  30 * 24 * time.Hour,
+		SMSCodeTTL:     5 * time.Minute, // NIST SP 800-63B-4 §3.1.3.2 allows up to 10
+		SMSMaxAttempts: 5,
+		SMSLimits: SMSLimits{ // against SMS pumping (toll fraud)
+			NumberCooldown: 30 * time.Second,
+			NumberPerHour:  5,
+			NumberPerDay:   10,
+			AccountPerHour: 10,
+			IPPerHour:      30,
+			GlobalPerHour:  1000,
+		},
 	}
 }
 
@@ -92,6 +105,8 @@ type Service struct {
 	store     Store
 	hasher    PasswordHasher
 	sealer    Sealer
+	sms       SMS      // nil: SMS is switched off
+	smsStore  SMSStore // the store, when it keeps phones
 	throttles Throttles
 	isBusy    func(error) bool
 	// validatePassword is the password policy (length, blocklist).
@@ -104,9 +119,11 @@ type Service struct {
 // Deps are the collaborators of a Service. Now and Rand default to the real
 // clock and crypto/rand.
 type Deps struct {
-	Store     Store
-	Hasher    PasswordHasher
-	Sealer    Sealer
+	Store  Store
+	Hasher PasswordHasher
+	Sealer Sealer
+	// SMS delivers text messages; nil switches the SMS method off.
+	SMS       SMS
 	Throttles Throttles
 	// IsBusy reports whether a hasher error means "overloaded, try later".
 	IsBusy func(error) bool
@@ -122,6 +139,12 @@ func NewService(cfg Config, d Deps) *Service {
 	s := &Service{
 		cfg: cfg, store: d.Store, hasher: d.Hasher, sealer: d.Sealer,
 		throttles: d.Throttles, isBusy: d.IsBusy, validatePassword: d.ValidatePassword, now: d.Now, rand: d.Rand, logger: d.Logger,
+	}
+	if d.SMS != nil {
+		s.sms = d.SMS
+	}
+	if ss, ok := d.Store.(SMSStore); ok {
+		s.smsStore = ss
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -167,7 +190,8 @@ func ValidateEmail(email string) error {
 		return Errorf(KindInvalid, "email is required")
 	case len(email) > 254:
 		return Errorf(KindInvalid, "email is too long (at most 254 characters)")
-	case at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n<>,;\""):
+	// ':' is refused too: it cannot stand in an authenticator app's label.
+	case at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n<>,;:\""):
 		return Errorf(KindInvalid, "email is not a valid address")
 	}
 	return nil

@@ -145,3 +145,45 @@ type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 }
+
+// SMSStore is what the SMS method needs from the database. Every cap and
+// every code rule is enforced here, in the shared database, so that N
+// instances behave as one.
+type SMSStore interface {
+	// Phones returns the user's active and pending numbers (nil if none).
+	Phones(ctx context.Context, userID int64) (active, pending *Phone, err error)
+	// PutPendingPhone stores p as the user's pending number, replacing any
+	// earlier pending one, and sets p.ID.
+	PutPendingPhone(ctx context.Context, p *Phone) error
+	// ActivatePhone, in one transaction: deletes the user's active number,
+	// makes pending number pendingID active (KindConflict if it is no longer
+	// pending), replaces the recovery code with rc, and records the events.
+	ActivatePhone(ctx context.Context, userID, pendingID int64, now time.Time, rc *RecoveryCode, events ...*Event) error
+	// DeletePhone deletes the user's active and pending numbers and records
+	// the events; when that leaves no method it also deletes the recovery
+	// code. It reports false (and records nothing) if there was no active
+	// number.
+	DeletePhone(ctx context.Context, userID int64, events ...*Event) (bool, error)
+
+	// ReserveSMS checks every cap of l for a send of c from ip at now and,
+	// if all allow it, records the send and stores c as the only live code of
+	// (user, session, purpose) — earlier ones are deleted — in one
+	// transaction serialized against every other send. It sets c.ID. A cap
+	// that refuses returns an *Error of KindRateLimited with RetryAfter set.
+	ReserveSMS(ctx context.Context, c *SMSCode, ip string, now time.Time, l SMSLimits) error
+	// CancelSMS undoes ReserveSMS after a failed delivery: the code and its
+	// send record are deleted, so the failure counts against no cap.
+	CancelSMS(ctx context.Context, codeID int64) error
+	// RecordSMSNotice records a notice sent to a number (it counts toward
+	// the account, IP and global caps of later sends, but no cap stops it).
+	RecordSMSNotice(ctx context.Context, userID int64, number, ip string, now time.Time) error
+	// LiveSMSCode returns the live code of (user, session, purpose): unused,
+	// unexpired at now and with fewer than maxAttempts wrong tries.
+	// ErrNotFound if there is none.
+	LiveSMSCode(ctx context.Context, userID, sessionID int64, purpose string, now time.Time, maxAttempts int) (*SMSCode, error)
+	// FailSMSCode counts one wrong try against the code.
+	FailSMSCode(ctx context.Context, codeID int64) error
+	// UseSMSCode consumes the code if it is still live (same rules as
+	// LiveSMSCode), atomically: of N concurrent uses one wins. False if not.
+	UseSMSCode(ctx context.Context, codeID int64, now time.Time, maxAttempts int) (bool, error)
+}

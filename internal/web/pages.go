@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -34,14 +35,7 @@ var methodNames = map[string]string{
 func newPages(dev bool) (*pages, error) {
 	funcs := template.FuncMap{
 		"methodName": func(m string) string { return methodNames[m] },
-		"hasCodeMethod": func(ms []string) bool {
-			for _, m := range ms {
-				if m == auth.MethodTOTP || m == auth.MethodSMS {
-					return true
-				}
-			}
-			return false
-		},
+		"hasMethod":  func(ms []string, m string) bool { return slices.Contains(ms, m) },
 	}
 	p := &pages{dev: dev, tmpl: map[string]*template.Template{}}
 	for _, name := range []string{"login", "mfa", "account", "error", "outbox"} {
@@ -161,7 +155,31 @@ func (s *server) pageMFA() http.Handler {
 	})
 }
 
+// pageMFASendSMS sends a sign-in code by SMS and shows the challenge again.
+func (s *server) pageMFASendSMS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent, err := s.svc.SendLoginSMS(r.Context(), principalFrom(r.Context()), s.clientOf(r))
+		if err != nil {
+			e, ok := errors.AsType[*auth.Error](err)
+			if !ok || e.Kind == auth.KindInternal {
+				s.pages.renderError(w, r, s.logger, err)
+				return
+			}
+			writeRetryAfter(w, e)
+			s.renderMFA(w, r, errorStatus[e.Kind].status, e.Message)
+			return
+		}
+		s.renderMFAWith(w, r, http.StatusOK, "", "We sent a code to "+sent.Phone+".", auth.MethodSMS)
+	})
+}
+
 func (s *server) renderMFA(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.renderMFAWith(w, r, status, msg, "", "")
+}
+
+// renderMFAWith shows the challenge page with an error or a notice, and
+// the method to pre-select ("" for the one used last).
+func (s *server) renderMFAWith(w http.ResponseWriter, r *http.Request, status int, msg, notice, method string) {
 	p := principalFrom(r.Context())
 	if p.Session.AAL >= auth.AAL2 {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -173,12 +191,15 @@ func (s *server) renderMFA(w http.ResponseWriter, r *http.Request, status int, m
 		return
 	}
 	// The method used last is pre-selected; without one, the first device.
-	selected := ch.PreferredMethod
+	selected := method
+	if selected == "" {
+		selected = ch.PreferredMethod
+	}
 	if selected == "" && len(ch.Methods) > 0 && ch.Methods[0] != auth.MethodRecoveryCode {
 		selected = ch.Methods[0]
 	}
 	s.pages.render(w, status, "mfa", pageData{
-		Title: "Verify it's you", SignedIn: true, Error: msg, Methods: ch.Methods,
+		Title: "Verify it's you", SignedIn: true, Error: msg, Message: notice, Methods: ch.Methods,
 		Preferred: selected, EnrollmentRequired: ch.EnrollmentRequired,
 	})
 }
@@ -198,7 +219,7 @@ func (s *server) pageMFASubmit() http.Handler {
 				return
 			}
 			writeRetryAfter(w, e)
-			s.renderMFA(w, r, errorStatus[e.Kind].status, e.Message)
+			s.renderMFAWith(w, r, errorStatus[e.Kind].status, e.Message, "", r.PostForm.Get("method"))
 			return
 		}
 		s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)

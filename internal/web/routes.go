@@ -8,6 +8,7 @@ import "net/http"
 func (s *server) routes() {
 	// Sign-in (API.md "Sign-in"): the only calls an aal1 session reaches.
 	s.handle("POST /api/v1/login", accessPublic, s.handleLogin())
+	s.handle("POST /api/v1/login/mfa/sms", accessSession, s.handleSendSMS(sendLoginSMS))
 	s.handle("POST /api/v1/login/mfa", accessSession, s.handleLoginMFA())
 	s.handle("GET /api/v1/session", accessSession, s.handleSession())
 	s.handle("POST /api/v1/logout", accessSession, s.handleLogout())
@@ -15,10 +16,14 @@ func (s *server) routes() {
 	// Self-service. Enrolment calls are also open to an aal1 session whose
 	// role requires MFA and that has no method yet.
 	s.handle("GET /api/v1/me/security", accessFull, s.handleSecurity())
+	s.handle("POST /api/v1/me/reauth/sms", accessFull, s.handleSendSMS(sendReauthSMS))
 	s.handle("POST /api/v1/me/reauth", accessEnrollment, s.handleReauth())
 	s.handle("POST /api/v1/me/totp", accessEnrollment, s.handleStartTOTP())
 	s.handle("POST /api/v1/me/totp/confirm", accessEnrollment, s.handleConfirmTOTP())
 	s.handle("DELETE /api/v1/me/totp", accessFull, s.handleRemoveTOTP())
+	s.handle("POST /api/v1/me/phone", accessEnrollment, s.handleStartPhone())
+	s.handle("POST /api/v1/me/phone/confirm", accessEnrollment, s.handleConfirmPhone())
+	s.handle("DELETE /api/v1/me/phone", accessFull, s.handleRemovePhone())
 	s.handle("POST /api/v1/me/recovery-code", accessFull, s.handleRecoveryCode())
 	s.handle("POST /api/v1/me/password", accessFull, s.handleChangePassword())
 	s.handle("GET /api/v1/me/events", accessFull, s.handleEvents())
@@ -45,6 +50,7 @@ func (s *server) routes() {
 	s.handle("POST /login", accessPublic, s.pageLoginSubmit())
 	s.handle("GET /login/mfa", accessSession, s.pageMFA())
 	s.handle("POST /login/mfa", accessSession, s.pageMFASubmit())
+	s.handle("POST /login/mfa/sms", accessSession, s.pageMFASendSMS())
 	s.handle("GET /account", accessFull, s.pageAccount())
 	s.handle("POST /logout", accessSession, s.pageLogout())
 	s.handle("GET /static/", accessPublic, s.pages.static())
