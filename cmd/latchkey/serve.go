@@ -29,6 +29,7 @@ import (
 // serveFlags are the settings of "latchkey serve".
 type serveFlags struct {
 	dbFlags
+	smsFlags
 	addr             string
 	issuer           string
 	mfaRequiredRoles config.StringList
@@ -45,7 +46,8 @@ type serveFlags struct {
 func runServe(ctx context.Context, e env, args []string) error {
 	var f serveFlags
 	fs := newFlagSet(e, "serve", "Run the Latchkey server.")
-	f.register(fs)
+	f.dbFlags.register(fs)
+	f.smsFlags.register(fs)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
 	fs.StringVar(&f.issuer, "issuer", "Latchkey", "issuer shown in authenticator apps")
 	fs.Var(&f.mfaRequiredRoles, "mfa-required-roles", "comma-separated roles that must use a second factor (e.g. admin)")
@@ -95,12 +97,23 @@ func runServe(ctx context.Context, e env, args []string) error {
 		limiter = ratelimit.NewRedis(rc, "latchkey:rl:")
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gateway, outbox, err := f.smsFlags.gateway(f.dev, reg)
+	if err != nil {
+		return err
+	}
+
 	hasher := password.NewHasher(password.DefaultParams(), f.hashConcurrency, f.hashQueue, rand.Reader)
 	cfg := auth.DefaultConfig()
 	cfg.Issuer = f.issuer
 	cfg.MFARequiredRoles = f.mfaRequiredRoles
 	cfg.SessionIdle, cfg.SessionAbsolute, cfg.StepUpWindow = f.sessionIdle, f.sessionAbsolute, f.stepUpWindow
-	svc := auth.NewService(cfg, auth.Deps{
+	cfg.SMSLimits = auth.SMSLimits{
+		NumberCooldown: f.smsCooldown, NumberPerHour: f.smsNumberPerHour, NumberPerDay: f.smsNumberPerDay,
+		AccountPerHour: f.smsAccountPerHour, IPPerHour: f.smsIPPerHour, GlobalPerHour: f.smsGlobalPerHour,
+	}
+	deps := auth.Deps{
 		Store:            db,
 		Hasher:           hasher,
 		Sealer:           keyring,
@@ -108,10 +121,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		IsBusy:           func(err error) bool { return errors.Is(err, password.ErrBusy) },
 		ValidatePassword: password.Validate,
 		Logger:           logger,
-	})
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if gateway != nil {
+		deps.SMS = gateway
+	}
+	svc := auth.NewService(cfg, deps)
 	specJSON, err := api.JSON(ctx)
 	if err != nil {
 		return fmt.Errorf("openapi document: %w", err)
@@ -122,6 +136,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		OpenAPIJSON:    specJSON,
 		OpenAPIYAML:    api.OpenAPIYAML,
 		Ready:          db.Ping,
+		Outbox:         outboxMessages(outbox),
 		Metrics:        reg,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 	}, svc)

@@ -10,8 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/latchkey/latchkey/internal/auth"
-	"github.com/latchkey/latchkey/internal/web"
 )
 
 // browser starts headless Chromium (Debian's /usr/bin/chromium) for one test.
@@ -42,7 +40,7 @@ func browser(t *testing.T) context.Context {
 }
 
 func withDev() harnessOption {
-	return func(_ *auth.Config, o *web.Options) { o.Dev = true }
+	return func(s *harnessSetup) { s.web.Dev = true }
 }
 
 // steps runs browser actions and fails the test on error.

@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/password"
 	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/secretbox"
+	"github.com/latchkey/latchkey/internal/sms"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/web"
@@ -81,20 +82,38 @@ type harness struct {
 	logs    *syncBuffer
 	keyring *secretbox.Keyring
 	admin   string // an admin API token
+	sms     *smsReceiver
 }
 
 // testParams make password hashing cheap in tests; the production
 // parameters have their own tests and benchmarks.
 var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-type harnessOption func(*auth.Config, *web.Options)
+// harnessSetup is what a harnessOption may change before the server starts.
+type harnessSetup struct {
+	cfg     *auth.Config
+	web     *web.Options
+	gateway *sms.Gateway
+}
+
+type harnessOption func(*harnessSetup)
 
 func withRoles(roles ...string) harnessOption {
-	return func(c *auth.Config, _ *web.Options) { c.MFARequiredRoles = roles }
+	return func(s *harnessSetup) { s.cfg.MFARequiredRoles = roles }
 }
 
 func withConfig(f func(*auth.Config)) harnessOption {
-	return func(c *auth.Config, _ *web.Options) { f(c) }
+	return func(s *harnessSetup) { f(s.cfg) }
+}
+
+// withSMSCountries sets the SMS country allow-list.
+func withSMSCountries(regions ...string) harnessOption {
+	return func(s *harnessSetup) { s.gateway.Countries = regions }
+}
+
+// withoutSMS switches the SMS method off.
+func withoutSMS() harnessOption {
+	return func(s *harnessSetup) { s.gateway = nil }
 }
 
 func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
@@ -123,11 +142,18 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 	clk := &clock{t: time.Now().UTC().Truncate(30 * time.Second).Add(time.Second)}
 	cfg := auth.DefaultConfig()
 	wopts := web.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	receiver := newSMSReceiver(t)
+	setup := harnessSetup{cfg: &cfg, web: &wopts, gateway: &sms.Gateway{
+		// A real webhook sender against a fake provider that checks the
+		// wire format; the short timeout keeps the "provider hangs" test fast.
+		Sender:  &sms.Webhook{URL: receiver.url, Secret: receiver.secret, Client: &http.Client{Timeout: 2 * time.Second}},
+		Product: "Latchkey", Host: "login.example.test", DefaultRegion: "US", Rand: rand.Reader,
+	}}
 	for _, o := range opts {
-		o(&cfg, &wopts)
+		o(&setup)
 	}
 	limiter := ratelimit.NewMemory(clk.Now)
-	svc := auth.NewService(cfg, auth.Deps{
+	deps := auth.Deps{
 		Store:            db,
 		Hasher:           password.NewHasher(testParams, 4, 0, rand.Reader),
 		Sealer:           keyring,
@@ -136,7 +162,11 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 		ValidatePassword: password.Validate,
 		Now:              clk.Now,
 		Logger:           logger,
-	})
+	}
+	if setup.gateway != nil {
+		deps.SMS = setup.gateway
+	}
+	svc := auth.NewService(cfg, deps)
 	spec, err := api.JSON(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +186,7 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, url: ts.URL, clock: clk, svc: svc, db: db, server: srv, v: oapi.NewValidator(t), logs: logs, keyring: keyring, admin: admin}
+	return &harness{t: t, url: ts.URL, clock: clk, svc: svc, db: db, server: srv, v: oapi.NewValidator(t), logs: logs, keyring: keyring, admin: admin, sms: receiver}
 }
 
 // testThrottles mirror the production limits.
@@ -333,4 +363,96 @@ const pw = "correct horse battery staple"
 func sqliteDSN(t *testing.T) string {
 	t.Helper()
 	return storetest.SQLite(t)
+}
+
+// smsReceiver is a fake SMS provider speaking the webhook wire format of
+// API.md: it verifies the Latchkey-Signature of every request and the exact
+// JSON shape, and keeps the messages. It can be told to fail or to hang.
+type smsReceiver struct {
+	t      *testing.T
+	url    string
+	secret []byte
+	mu     sync.Mutex
+	msgs   []smsMessage
+	mode   string // "", "fail" (HTTP 500) or "hang" (no answer)
+}
+
+// smsMessage is one SMS the fake provider received.
+type smsMessage struct {
+	To      string `json:"to"`
+	Body    string `json:"body"`
+	Purpose string `json:"purpose"`
+}
+
+func newSMSReceiver(t *testing.T) *smsReceiver {
+	r := &smsReceiver{t: t, secret: []byte("webhook-secret-for-tests")}
+	srv := httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL + "/sms"
+	return r
+}
+
+func (r *smsReceiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	if err := sms.VerifySignature(req.Header.Get("Latchkey-Signature"), body, r.secret, time.Now(), time.Minute); err != nil {
+		r.t.Errorf("fake SMS provider: bad signature: %v", err)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var m smsMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil || m.To == "" || m.Body == "" || m.Purpose == "" {
+		r.t.Errorf("fake SMS provider: bad body %s: %v", body, err)
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	mode := r.mode
+	if mode == "" {
+		r.msgs = append(r.msgs, m)
+	}
+	r.mu.Unlock()
+	switch mode {
+	case "fail":
+		http.Error(w, "provider down", http.StatusInternalServerError)
+	case "hang":
+		<-req.Context().Done()
+	default:
+		w.WriteHeader(http.StatusAccepted)
+	}
+}
+
+// setMode makes the provider succeed (""), fail ("fail") or hang ("hang").
+func (r *smsReceiver) setMode(mode string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mode = mode
+}
+
+// messages returns every SMS received so far, oldest first.
+func (r *smsReceiver) messages() []smsMessage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]smsMessage(nil), r.msgs...)
+}
+
+// lastCode returns the code of the newest SMS to number, read from the
+// WebOTP line "@host #code" that ends the message.
+func (r *smsReceiver) lastCode(t *testing.T, number string) string {
+	t.Helper()
+	msgs := r.messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].To != number || msgs[i].Purpose == "notice" {
+			continue
+		}
+		lines := strings.Split(msgs[i].Body, "\n")
+		last := lines[len(lines)-1]
+		if _, code, ok := strings.Cut(last, " #"); ok && len(code) == 6 {
+			return code
+		}
+		t.Fatalf("SMS to %s does not end with the WebOTP line: %q", number, msgs[i].Body)
+	}
+	t.Fatalf("no code SMS to %s", number)
+	return ""
 }
