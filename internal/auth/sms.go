@@ -181,7 +181,8 @@ func (s *Service) useSMSCode(ctx context.Context, p *Principal, purpose, number,
 		return "", err
 	}
 	if subtle.ConstantTimeCompare(h, live.Hash) != 1 {
-		if err := s.smsStore.FailSMSCode(ctx, live.ID); err != nil {
+		// ErrNotFound: a new send replaced the code meanwhile; still wrong.
+		if err := s.smsStore.FailSMSCode(ctx, live.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			return "", err
 		}
 		return "wrong code", nil

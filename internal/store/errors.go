@@ -21,7 +21,7 @@ import (
 const errUnavailable = "The database is unavailable; try again shortly."
 
 // fail turns the error of operation op into what auth.Store promises:
-// auth.ErrNotFound for a missing row (also a foreign key to a missing user),
+// auth.ErrNotFound for a missing row (also a foreign key to a missing row),
 // an *auth.Error of KindUnavailable when the database cannot be reached, the
 // *auth.Error itself when a helper already decided, else err wrapped with op.
 // Driver messages carry no bound values, so no secret reaches the error.
@@ -94,7 +94,7 @@ func isUniqueViolation(err error, constraint, column string) bool {
 }
 
 // isForeignKeyViolation reports whether err is a reference to a missing row
-// (in this schema, always a missing user).
+// (in this schema, a missing user, or the missing session of an SMS code).
 func isForeignKeyViolation(err error) bool {
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 		return pgErr.Code == "23503"

@@ -2,14 +2,8 @@ package store
 
 import "context"
 
-// ExecForTest runs a statement on the writer pool, for tests that need rows
-// no method writes yet (phones) or that look at the schema itself.
-func ExecForTest(ctx context.Context, db *DB, query string, args ...any) error {
-	_, err := db.write.ExecContext(ctx, query, args...)
-	return err
-}
-
-// CountForTest runs a query that returns one integer.
+// CountForTest runs a query that returns one integer, for tests that look
+// at rows or the schema directly.
 func CountForTest(ctx context.Context, db *DB, query string, args ...any) (int64, error) {
 	var n int64
 	err := db.write.QueryRowContext(ctx, query, args...).Scan(&n)

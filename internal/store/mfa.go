@@ -99,10 +99,11 @@ func (db *DB) ResetMFAFailures(ctx context.Context, userID int64) error {
 }
 
 // ResetMFA deletes every second factor (TOTP factors and phones, active and
-// pending) and the recovery code of the user, clears the failure state and
-// the preferred method, deletes every session, and records the events, in
-// one transaction; auth.ErrNotFound (and nothing changed) if there is no
-// such user.
+// pending), the SMS codes and the recovery code of the user, clears the
+// failure state and the preferred method, deletes every session, and
+// records the events, in one transaction; auth.ErrNotFound (and nothing
+// changed) if there is no such user. The SMS send records stay: they count
+// toward the sending caps, which a reset must not lift.
 func (db *DB) ResetMFA(ctx context.Context, userID int64, events ...*auth.Event) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		err := execOne(ctx, tx, `
@@ -114,6 +115,8 @@ func (db *DB) ResetMFA(ctx context.Context, userID int64, events ...*auth.Event)
 		for _, stmt := range []string{
 			`DELETE FROM totp_factors WHERE user_id = $1`,
 			`DELETE FROM phones WHERE user_id = $1`,
+			// The session cascade would take them too; say it outright.
+			`DELETE FROM sms_codes WHERE user_id = $1`,
 			`DELETE FROM recovery_codes WHERE user_id = $1`,
 			`DELETE FROM sessions WHERE user_id = $1`,
 		} {

@@ -1,7 +1,7 @@
 // Package store is Latchkey's database: one database/sql implementation of
-// auth.Store for both SQLite (modernc.org/sqlite, the default) and
-// PostgreSQL (pgx, for several instances serving together), with the
-// migrations embedded.
+// auth.Store and auth.SMSStore for both SQLite (modernc.org/sqlite, the
+// default) and PostgreSQL (pgx, for several instances serving together),
+// with the migrations embedded.
 //
 // The SQL text is shared: modernc binds $1..$N by number, exactly like
 // PostgreSQL, and both support RETURNING and ON CONFLICT. The dialects differ
@@ -12,8 +12,9 @@
 // callers get back times with microsecond precision, in UTC.
 //
 // Every rule that must hold across instances (TOTP replay, lockout, recovery
-// code use, session rotation) is one conditional statement or one
-// transaction, so N instances on one PostgreSQL behave as one.
+// code use, session rotation, SMS code use and sending caps) is one
+// conditional statement or one transaction, so N instances on one
+// PostgreSQL behave as one.
 package store
 
 import (
@@ -65,8 +66,8 @@ const sqliteReadPragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_p
 //go:embed migrations
 var migrations embed.FS
 
-// DB is the Latchkey database. It implements auth.Store and is safe for
-// concurrent use.
+// DB is the Latchkey database. It implements auth.Store and auth.SMSStore
+// and is safe for concurrent use.
 type DB struct {
 	dialect string
 	logger  *slog.Logger
@@ -89,7 +90,10 @@ type DB struct {
 	sessionStmt atomic.Pointer[sql.Stmt]
 }
 
-var _ auth.Store = (*DB)(nil)
+var (
+	_ auth.Store    = (*DB)(nil)
+	_ auth.SMSStore = (*DB)(nil)
+)
 
 // Open opens the database named by dsn: a "postgres://" or "postgresql://"
 // URL selects PostgreSQL, anything else is a SQLite file path (query

@@ -113,14 +113,21 @@ func mustRecoveryCode(tb testing.TB, db *store.DB, userID int64, code string) {
 	}
 }
 
-func mustAddPhone(tb testing.TB, db *store.DB, userID int64, state string) {
+// mustAddPhone gives the user the number +14155550123 in state
+// (auth.FactorPending or auth.FactorActive).
+func mustAddPhone(tb testing.TB, db *store.DB, userID int64, state string) *auth.Phone {
 	tb.Helper()
-	err := store.ExecForTest(tb.Context(), db,
-		`INSERT INTO phones (user_id, number, state, created_at) VALUES ($1, '+14155550123', $2, $3)`,
-		userID, state, t0.UnixMicro())
-	if err != nil {
-		tb.Fatalf("insert phone: %v", err)
+	p := &auth.Phone{UserID: userID, Number: "+14155550123", CreatedAt: t0}
+	if err := db.PutPendingPhone(tb.Context(), p); err != nil {
+		tb.Fatalf("put pending phone: %v", err)
 	}
+	if state == auth.FactorActive {
+		if err := db.ActivatePhone(tb.Context(), userID, p.ID, t0, nil); err != nil {
+			tb.Fatalf("activate phone: %v", err)
+		}
+		p.State, p.ConfirmedAt = auth.FactorActive, t0
+	}
+	return p
 }
 
 func wantNotFound(tb testing.TB, err error) {
@@ -844,7 +851,7 @@ func TestDB_MFAMethods(t *testing.T) {
 		t.Run("PendingDoesNotCount", func(t *testing.T) {
 			u := mustCreateUser(t, db, "pending@example.com")
 			mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
-			mustAddPhone(t, db, u.ID, "pending")
+			mustAddPhone(t, db, u.ID, auth.FactorPending)
 			check(t, u.ID, auth.MethodSet{})
 		})
 		t.Run("TOTP", func(t *testing.T) {
@@ -855,7 +862,7 @@ func TestDB_MFAMethods(t *testing.T) {
 		})
 		t.Run("SMS", func(t *testing.T) {
 			u := mustCreateUser(t, db, "sms@example.com")
-			mustAddPhone(t, db, u.ID, "active")
+			mustAddPhone(t, db, u.ID, auth.FactorActive)
 			check(t, u.ID, auth.MethodSet{SMS: true})
 		})
 	})
@@ -1236,7 +1243,7 @@ func TestDB_DeleteTOTP(t *testing.T) {
 		t.Run("KeepsCodeWithPhone", func(t *testing.T) {
 			u := mustCreateUser(t, db, "phone@example.com")
 			mustActiveTOTP(t, db, u.ID, 1)
-			mustAddPhone(t, db, u.ID, "active")
+			mustAddPhone(t, db, u.ID, auth.FactorActive)
 			mustRecoveryCode(t, db, u.ID, "rc")
 			if ok, err := db.DeleteTOTP(t.Context(), u.ID); err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
@@ -1385,7 +1392,7 @@ func TestDB_ResetMFA(t *testing.T) {
 			other := mustCreateUser(t, db, "b@example.com")
 			mustActiveTOTP(t, db, u.ID, 1)
 			mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
-			mustAddPhone(t, db, u.ID, "active")
+			mustAddPhone(t, db, u.ID, auth.FactorActive)
 			mustRecoveryCode(t, db, u.ID, "rc")
 			mustCreateSession(t, db, u.ID, "s1")
 			mustCreateSession(t, db, u.ID, "s2")

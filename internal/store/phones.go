@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+)
+
+// phoneColumns are the columns scanPhone reads, in its order.
+const phoneColumns = `id, user_id, number, state, created_at, confirmed_at`
+
+func scanPhone(row scanner) (*auth.Phone, error) {
+	p := &auth.Phone{}
+	err := row.Scan(&p.ID, &p.UserID, &p.Number, &p.State, scanTime(&p.CreatedAt), scanTime(&p.ConfirmedAt))
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// errNoPendingPhone is ActivatePhone's answer when there is nothing to
+// confirm.
+func errNoPendingPhone() error {
+	return &auth.Error{Kind: auth.KindConflict, Message: "No pending phone number to confirm."}
+}
+
+// Phones returns the user's active and pending numbers (nil if none). It
+// does not check that the user exists.
+func (db *DB) Phones(ctx context.Context, userID int64) (active, pending *auth.Phone, err error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+phoneColumns+` FROM phones WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, nil, db.fail("phones", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPhone(rows)
+		if err != nil {
+			return nil, nil, db.fail("phones", err)
+		}
+		if p.State == auth.FactorActive {
+			active = p
+		} else {
+			pending = p
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, db.fail("phones", err)
+	}
+	return active, pending, nil
+}
+
+// PutPendingPhone inserts p (UserID, Number in E.164, CreatedAt) as the
+// user's pending number, deleting any earlier pending one, in one
+// transaction, and sets p.ID and p.State; auth.ErrNotFound if the user does
+// not exist. The active number, if any, stays until ActivatePhone.
+func (db *DB) PutPendingPhone(ctx context.Context, p *auth.Phone) error {
+	var id int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := deletePhone(ctx, tx, p.UserID, auth.FactorPending); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `
+			INSERT INTO phones (user_id, number, state, created_at)
+			VALUES ($1, $2, 'pending', $3)
+			RETURNING id`,
+			p.UserID, p.Number, timeValue(p.CreatedAt),
+		).Scan(&id)
+	})
+	if err != nil {
+		return db.fail("put pending phone", err)
+	}
+	p.ID, p.State, p.ConfirmedAt = id, auth.FactorPending, time.Time{}
+	return nil
+}
+
+// ActivatePhone, in one transaction: deletes the user's active number,
+// makes pending number pendingID active, confirmed at now (only while it is
+// still the user's pending number, else an *auth.Error of KindConflict and
+// nothing changes), replaces the recovery code with rc (kept as it is if rc
+// is nil; rc.UserID 0 means userID), and records the events (UserID 0
+// means userID).
+func (db *DB) ActivatePhone(ctx context.Context, userID, pendingID int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// The earlier active number goes first: at most one active number
+		// per user is a unique index. If the pending one turns out to be
+		// gone, the rollback brings it back.
+		if err := deletePhone(ctx, tx, userID, auth.FactorActive); err != nil {
+			return err
+		}
+		if err := activatePendingPhone(ctx, tx, userID, pendingID, now); err != nil {
+			return err
+		}
+		if rc != nil {
+			if rc.UserID == 0 {
+				rc.UserID = userID
+			}
+			if rc.UserID != userID {
+				return errors.New("recovery code of another user")
+			}
+			if err := upsertRecoveryCode(ctx, tx, rc); err != nil {
+				return err
+			}
+		}
+		return insertUserEvents(ctx, tx, userID, events)
+	})
+	return db.fail("activate phone", err)
+}
+
+// activatePendingPhone confirms the pending number. The state is checked in
+// the UPDATE itself, so of two confirmations of the same number (or one
+// racing a PutPendingPhone that replaces it) at most one succeeds.
+func activatePendingPhone(ctx context.Context, tx *sql.Tx, userID, pendingID int64, now time.Time) error {
+	n, err := execCount(ctx, tx, `
+		UPDATE phones SET state = 'active', confirmed_at = $3
+		WHERE id = $1 AND user_id = $2 AND state = 'pending'`,
+		pendingID, userID, timeValue(now))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errNoPendingPhone()
+	}
+	return nil
+}
+
+// DeletePhone deletes the user's active and pending numbers and records the
+// events, in one transaction; when that leaves no method (no active TOTP
+// factor) it also deletes the recovery code. It reports false, and changes
+// and records nothing, if there was no active number.
+func (db *DB) DeletePhone(ctx context.Context, userID int64, events ...*auth.Event) (bool, error) {
+	var deleted bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := execCount(ctx, tx, `DELETE FROM phones WHERE user_id = $1 AND state = 'active'`, userID)
+		if err != nil || n == 0 {
+			return err
+		}
+		deleted = true
+		if err := deletePhone(ctx, tx, userID, auth.FactorPending); err != nil {
+			return err
+		}
+		// A recovery code alone is not a method: it goes with the last one.
+		_, err = tx.ExecContext(ctx, `
+			DELETE FROM recovery_codes WHERE user_id = $1
+			AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND state = 'active')`, userID)
+		if err != nil {
+			return err
+		}
+		return insertUserEvents(ctx, tx, userID, events)
+	})
+	if err != nil {
+		return false, db.fail("delete phone", err)
+	}
+	return deleted, nil
+}
+
+// deletePhone deletes the user's number in state, if any.
+func deletePhone(ctx context.Context, tx *sql.Tx, userID int64, state string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM phones WHERE user_id = $1 AND state = $2`, userID, state)
+	return err
+}
