@@ -77,7 +77,7 @@ func (s *Service) sendToActive(ctx context.Context, p *Principal, purpose string
 		return nil, err
 	}
 	if active == nil {
-		return nil, Errorf(KindInvalid, "method sms is not available: the account has no phone")
+		return nil, Errorf(KindConflict, "There is no phone number on this account to send a code to.")
 	}
 	// A locked account gets no code: it could not use it, and every send
 	// costs money.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
 )
 
 // browser starts headless Chromium (Debian's /usr/bin/chromium) for one test.

@@ -94,6 +94,8 @@ type harnessSetup struct {
 	cfg     *auth.Config
 	web     *web.Options
 	gateway *sms.Gateway
+	keyring *secretbox.Keyring   // the sealing and MAC keys (instances of one deployment share them)
+	reg     *prometheus.Registry // served at /metrics
 }
 
 type harnessOption func(*harnessSetup)
@@ -148,10 +150,11 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 		// wire format; the short timeout keeps the "provider hangs" test fast.
 		Sender:  &sms.Webhook{URL: receiver.url, Secret: receiver.secret, Client: &http.Client{Timeout: 2 * time.Second}},
 		Product: "Latchkey", Host: "login.example.test", DefaultRegion: "US", Rand: rand.Reader,
-	}}
+	}, keyring: keyring, reg: prometheus.NewRegistry()}
 	for _, o := range opts {
 		o(&setup)
 	}
+	keyring = setup.keyring
 	limiter := ratelimit.NewMemory(clk.Now)
 	deps := auth.Deps{
 		Store:            db,
@@ -173,7 +176,7 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 	}
 	wopts.OpenAPIJSON, wopts.OpenAPIYAML = spec, api.OpenAPIYAML
 	wopts.Ready = db.Ping
-	reg := prometheus.NewRegistry()
+	reg := setup.reg
 	wopts.Metrics = reg
 	wopts.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	srv, err := web.NewServer(logger, wopts, svc)
@@ -455,4 +458,20 @@ func (r *smsReceiver) lastCode(t *testing.T, number string) string {
 	}
 	t.Fatalf("no code SMS to %s", number)
 	return ""
+}
+
+// withKeyring makes the server use k instead of a key of its own: a second
+// instance of the same deployment shares the first one's keys.
+func withKeyring(k *secretbox.Keyring) harnessOption {
+	return func(s *harnessSetup) { s.keyring = k }
+}
+
+// withSMSMetrics counts the SMS sends in latchkey_sms_sent_total on the
+// server's /metrics, as the latchkey command does.
+func withSMSMetrics() harnessOption {
+	return func(s *harnessSetup) {
+		if s.gateway != nil {
+			s.gateway.Sender = sms.Counting(s.gateway.Sender, s.reg)
+		}
+	}
 }
