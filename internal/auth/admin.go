@@ -47,7 +47,7 @@ func (s *Service) ListUsers(ctx context.Context, email string) ([]UserSummary, e
 	}
 	out := make([]UserSummary, 0, len(users))
 	for _, u := range users {
-		m, err := s.store.MFAMethods(ctx, u.ID)
+		m, err := s.methods(ctx, u.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -70,7 +70,7 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, passwo
 	case "":
 		return nil, Errorf(KindInvalid, "method is required")
 	case MethodPassword:
-		methods, err := s.store.MFAMethods(ctx, p.User.ID)
+		methods, err := s.methods(ctx, p.User.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +122,7 @@ func (s *Service) ReauthUntil(p *Principal) time.Time {
 // password for a user with none).
 func (s *Service) requireStepUp(ctx context.Context, p *Principal, allowed []string) error {
 	if allowed == nil {
-		methods, err := s.store.MFAMethods(ctx, p.User.ID)
+		methods, err := s.methods(ctx, p.User.ID)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ type ChallengeInfo struct {
 // Challenge returns the methods the session's user can pass the challenge
 // with, the one used last first.
 func (s *Service) Challenge(ctx context.Context, p *Principal) (*ChallengeInfo, error) {
-	m, err := s.store.MFAMethods(ctx, p.User.ID)
+	m, err := s.methods(ctx, p.User.ID)
 	if err != nil {
 		return nil, err
 	}

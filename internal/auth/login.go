@@ -93,7 +93,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client, p
 		s.rehash(ctx, u, password)
 	}
 
-	methods, err := s.store.MFAMethods(ctx, u.ID)
+	methods, err := s.methods(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ type verified struct {
 // mfa_succeeded / mfa_failed / locked events.
 func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, purpose string, c Client) (*verified, error) {
 	u := p.User
-	methods, err := s.store.MFAMethods(ctx, u.ID)
+	methods, err := s.methods(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}

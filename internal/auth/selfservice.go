@@ -128,7 +128,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, p *Principal, c Client) error 
 	if err := s.requireStepUp(ctx, p, nil); err != nil {
 		return err
 	}
-	methods, err := s.store.MFAMethods(ctx, p.User.ID)
+	methods, err := s.methods(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, p *Principal, c Client) error 
 // RegenerateRecoveryCode issues a new recovery code, voiding every earlier
 // one at once. It needs a step-up by an active method of the user's choice.
 func (s *Service) RegenerateRecoveryCode(ctx context.Context, p *Principal, c Client) (string, error) {
-	methods, err := s.store.MFAMethods(ctx, p.User.ID)
+	methods, err := s.methods(ctx, p.User.ID)
 	if err != nil {
 		return "", err
 	}
@@ -195,7 +195,7 @@ func (s *Service) SecurityOverview(ctx context.Context, p *Principal) (*Security
 	if err != nil {
 		return nil, err
 	}
-	methods, err := s.store.MFAMethods(ctx, p.User.ID)
+	methods, err := s.methods(ctx, p.User.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -232,3 +232,11 @@ func (s *Service) addEvent(ctx context.Context, e *Event) {
 		s.logger.ErrorContext(ctx, "record event", "type", e.Type, "user_id", e.UserID, "err", err)
 	}
 }
+
+// methods returns the user's confirmed second factors as this server
+// offers them (SMS hidden when switched off).
+func (s *Service) methods(ctx context.Context, userID int64) (MethodSet, error) {
+	m, err := s.store.MFAMethods(ctx, userID)
+	m.smsOff = s.sms == nil
+	return m, err
+}

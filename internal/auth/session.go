@@ -60,7 +60,7 @@ func (s *Service) GateFor(ctx context.Context, p *Principal) (Gate, error) {
 	if p.Session.AAL >= AAL2 {
 		return GateFull, nil
 	}
-	methods, err := s.store.MFAMethods(ctx, p.User.ID)
+	methods, err := s.methods(ctx, p.User.ID)
 	if err != nil {
 		return GateChallenge, err
 	}

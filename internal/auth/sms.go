@@ -305,7 +305,7 @@ func (s *Service) RemovePhone(ctx context.Context, p *Principal, c Client) error
 	if err := s.requireStepUp(ctx, p, nil); err != nil {
 		return err
 	}
-	methods, err := s.store.MFAMethods(ctx, p.User.ID)
+	methods, err := s.methods(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}

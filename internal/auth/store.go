@@ -11,6 +11,10 @@ type MethodSet struct {
 	TOTP         bool
 	SMS          bool
 	RecoveryCode bool
+	// smsOff hides SMS from List when the operator switched SMS off. Any
+	// still counts the phone: switching SMS off must never let a user with
+	// only a phone in without a second factor.
+	smsOff bool
 }
 
 // Any reports whether the user has a second factor. A recovery code alone is
@@ -23,7 +27,7 @@ func (m MethodSet) List() []string {
 	if m.TOTP {
 		out = append(out, MethodTOTP)
 	}
-	if m.SMS {
+	if m.SMS && !m.smsOff {
 		out = append(out, MethodSMS)
 	}
 	if m.RecoveryCode && m.Any() {

@@ -954,3 +954,25 @@ func TestSMSTwoInstances(t *testing.T) {
 	b.send(pathLoginSMS, other).want(t, 202)
 	a.mfa(other, "sms", b.sms.lastCode(t, numberA)).want(t, 200)
 }
+
+// TestSMSSwitchedOffKeepsPhoneUsersBehindMFA: an operator switches SMS off
+// while a user's only second factor is a phone. The user must still pass a
+// second factor (the recovery code), never get in on the password alone.
+func TestSMSSwitchedOffKeepsPhoneUsersBehindMFA(t *testing.T) {
+	dsn := sqliteDSN(t)
+	a := newHarness(t, dsn)
+	recoveryCode, _ := a.phoneUser(t, "off@example.com", "+14155552671")
+	b := newHarness(t, dsn, withoutSMS(), withKeyring(a.keyring))
+
+	r := b.login("off@example.com", pw).json(t)
+	if r["aal"] != float64(1) || r["mfa_required"] != true {
+		t.Fatalf("with SMS off got %v, want aal 1 with MFA required", r)
+	}
+	if got := fmt.Sprint(r["methods"]); got != "[recovery_code]" {
+		t.Errorf("methods %s, want [recovery_code] (sms hidden while off)", got)
+	}
+	tok := r["session_token"].(string)
+	b.do(req{method: "POST", path: "/api/v1/login/mfa/sms", token: tok, body: map[string]any{}}).want(t, 403, "forbidden")
+	b.mfa(tok, "sms", "123456").want(t, 400, "invalid_request")
+	b.mfa(tok, "recovery_code", recoveryCode).want(t, 200)
+}
