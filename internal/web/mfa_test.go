@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/totp"
 )
 
@@ -1041,5 +1042,41 @@ func TestSecondFactorCounterIsSeparate(t *testing.T) {
 		body: map[string]string{"method": "password", "password": pw}}).want(t, 429, "rate_limited")
 	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra <= 0 {
 		t.Errorf("got Retry-After %q, want a positive number of seconds", r.header.Get("Retry-After"))
+	}
+}
+
+// TestTOTPReplayTwoInstances: two servers on one PostgreSQL, twenty aal1
+// sessions split across them, one valid code sent by all at once: exactly
+// one is accepted (requirement B 9, across instances).
+func TestTOTPReplayTwoInstances(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.Postgres(t)
+	lockLater := withConfig(func(c *auth.Config) { c.Lockout.LockEvery = 100 })
+	a := newHarness(t, dsn, lockLater)
+	b := newHarness(t, dsn, lockLater, withKeyring(a.keyring))
+	secret, _, _ := a.totpUser(t, "erin2@example.com")
+	for round := range 3 {
+		b.clock.Set(a.clock.Now())
+		code := a.freshCode(t, secret)
+		b.clock.Set(a.clock.Now())
+		start := make(chan struct{})
+		out := make([]*response, 20)
+		var wg sync.WaitGroup
+		for i := range out {
+			h := a
+			if i%2 == 1 {
+				h = b
+			}
+			tok := h.loginAAL1(t, "erin2@example.com")
+			wg.Go(func() {
+				<-start
+				out[i] = h.mfa(tok, "totp", code)
+			})
+		}
+		close(start)
+		wg.Wait()
+		if got := countStatuses(t, out); got["200"] != 1 || got["401 invalid_code"] != 19 {
+			t.Errorf("round %d: got %v, want exactly one 200 and nineteen 401 invalid_code", round, got)
+		}
 	}
 }
