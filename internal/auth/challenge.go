@@ -85,10 +85,14 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, passwo
 		if err := s.checkPassword(ctx, p.User, password, c); err != nil {
 			return nil, err
 		}
+		if err := s.store.SetSessionReauth(ctx, p.Session.ID, method, s.now()); err != nil {
+			return nil, err
+		}
 	default:
 		if code == "" {
 			return nil, Errorf(KindInvalid, "code is required")
 		}
+		// A successful verification records the step-up in its transaction.
 		v, err := s.verifyFactor(ctx, p, method, code, PurposeReauth, c)
 		if err != nil {
 			return nil, err
@@ -96,9 +100,6 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, passwo
 		res.NewRecoveryCode = v.newRecoveryCode
 	}
 	now := s.now()
-	if err := s.store.SetSessionReauth(ctx, p.Session.ID, method, now); err != nil {
-		return nil, err
-	}
 	p.Session.ReauthAt, p.Session.ReauthMethod = now, method
 	res.Until = now.Add(s.cfg.StepUpWindow)
 	return res, nil

@@ -63,38 +63,49 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 		return nil, s.lockedError(state, now, capped)
 	}
 
-	var v *verified
+	// What a success changes is written in one transaction below.
+	success := MFASuccess{
+		UserID: u.ID, At: now,
+		Events: []*Event{s.event(u.ID, EventMFASucceeded, c, now, method+" "+purpose)},
+	}
+	if method != MethodRecoveryCode {
+		success.PreferredMethod = method
+	}
+	if purpose == PurposeReauth {
+		success.ReauthSessionID, success.ReauthMethod = p.Session.ID, method
+	}
+	v := &verified{method: method}
 	var reason string
 	switch method {
 	case MethodTOTP:
-		reason, err = s.checkTOTP(ctx, u, code)
-		v = &verified{method: method}
+		success.FactorID, success.Step, reason, err = s.matchTOTP(ctx, u, code)
 	case MethodSMS:
 		reason, err = s.checkSMS(ctx, p, purpose, code, now)
-		v = &verified{method: method}
 	case MethodRecoveryCode:
-		var fresh string
-		fresh, reason, err = s.useRecoveryCode(ctx, u, code, c, now)
-		v = &verified{method: method, newRecoveryCode: fresh}
+		v.newRecoveryCode, reason, err = s.useRecoveryCode(ctx, u, code, c, now)
 	default:
 		err = Errorf(KindInvalid, "method %s is not available", method)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if reason == "" {
+		// For TOTP this also consumes the matched step, by one conditional
+		// UPDATE: a code works once, also under concurrent requests and
+		// across instances, and a code older than the last accepted one is
+		// refused.
+		ok, err := s.store.RecordMFASuccess(ctx, success)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			reason = "replayed"
+		}
+	}
 	if reason != "" {
 		s.recordFailure(ctx, u.ID, state, c, now, fmt.Sprintf("%s %s: %s", method, purpose, reason))
 		return nil, errInvalidCode()
 	}
-	if err := s.store.ResetMFAFailures(ctx, u.ID); err != nil {
-		return nil, err
-	}
-	if method != MethodRecoveryCode && u.PreferredMethod != method {
-		if err := s.store.SetPreferredMethod(ctx, u.ID, method); err != nil {
-			s.logger.ErrorContext(ctx, "set preferred method", "err", err)
-		}
-	}
-	s.addEvent(ctx, s.event(u.ID, EventMFASucceeded, c, now, method+" "+purpose))
 	return v, nil
 }
 
@@ -118,35 +129,25 @@ func (s *Service) lockedError(st MFAState, now time.Time, capped bool) *Error {
 	return e
 }
 
-// checkTOTP checks code against the active app and consumes its time step.
-// It returns a failure reason ("" on success).
-func (s *Service) checkTOTP(ctx context.Context, u *User, code string) (string, error) {
+// matchTOTP checks code against the active app and returns the factor and
+// the matched time step (consumed by the caller), or a failure reason.
+func (s *Service) matchTOTP(ctx context.Context, u *User, code string) (factorID, step int64, reason string, err error) {
 	active, _, err := s.store.TOTPFactors(ctx, u.ID, s.now())
 	if err != nil {
-		return "", err
+		return 0, 0, "", err
 	}
 	if active == nil {
-		return "no authenticator app", nil
+		return 0, 0, "no authenticator app", nil
 	}
 	secret, err := s.openTOTP(active)
 	if err != nil {
-		return "", err
+		return 0, 0, "", err
 	}
 	step, ok := totp.Verify(secret, code, s.now(), s.cfg.TOTPSkew)
 	if !ok {
-		return "wrong code", nil
+		return 0, 0, "wrong code", nil
 	}
-	// One conditional UPDATE consumes the step: a code works once, also
-	// under concurrent requests and across instances, and a code older than
-	// the last accepted one is refused.
-	consumed, err := s.store.ConsumeTOTPStep(ctx, active.ID, step)
-	if err != nil {
-		return "", err
-	}
-	if !consumed {
-		return "replayed", nil
-	}
-	return "", nil
+	return active.ID, step, "", nil
 }
 
 // totpAAD binds a sealed secret to its user and factor, so a ciphertext

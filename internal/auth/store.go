@@ -36,6 +36,25 @@ func (m MethodSet) List() []string {
 	return out
 }
 
+// MFASuccess is what a successful second-factor verification changes, all
+// in one transaction: one commit instead of four keeps the verification
+// cheap on SQLite's single writer.
+type MFASuccess struct {
+	UserID int64
+	// FactorID and Step: the TOTP factor whose time step is consumed, only if
+	// Step is greater than its last step (0: not a TOTP verification).
+	FactorID, Step int64
+	// PreferredMethod becomes the method pre-selected at the next challenge
+	// ("" leaves it).
+	PreferredMethod string
+	// ReauthSessionID: the session whose step-up window this opens, with
+	// ReauthMethod, at At (0: none).
+	ReauthSessionID int64
+	ReauthMethod    string
+	At              time.Time
+	Events          []*Event
+}
+
 // LockoutPolicy is the per-account second-factor failure policy.
 type LockoutPolicy struct {
 	LockEvery   int           // lock after every this many consecutive failures (10)
@@ -106,6 +125,10 @@ type Store interface {
 	BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, p LockoutPolicy, capped bool) (MFAState, bool, error)
 	// ResetMFAFailures clears the failure count and any lock (after a success).
 	ResetMFAFailures(ctx context.Context, userID int64) error
+	// RecordMFASuccess applies a successful second-factor verification in
+	// one transaction; see MFASuccess. It reports false, and changes
+	// nothing, when the TOTP step was already consumed (a replay).
+	RecordMFASuccess(ctx context.Context, s MFASuccess) (bool, error)
 
 	// TOTPFactors returns the user's active and pending factors (nil if none).
 	// An expired pending factor is returned as nil.

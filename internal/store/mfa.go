@@ -128,3 +128,46 @@ func (db *DB) ResetMFA(ctx context.Context, userID int64, events ...*auth.Event)
 	})
 	return db.fail("reset mfa", err)
 }
+
+// errReplay rolls back RecordMFASuccess when the TOTP step was taken.
+var errReplay = errors.New("totp step already consumed")
+
+// RecordMFASuccess applies a successful second-factor verification in one
+// transaction: the TOTP step is consumed by the same conditional UPDATE as
+// ConsumeTOTPStep (so a replay changes nothing and reports false), the
+// failure count and lock are cleared, the preferred method and the
+// session's step-up are set, and the events recorded (UserID 0 means
+// s.UserID).
+func (db *DB) RecordMFASuccess(ctx context.Context, s auth.MFASuccess) (bool, error) {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if s.FactorID != 0 {
+			n, err := execCount(ctx, tx, consumeTOTPStepSQL, s.FactorID, s.Step)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errReplay
+			}
+		}
+		if err := execOne(ctx, tx, `
+			UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL,
+				preferred_method = CASE WHEN $2 = '' THEN preferred_method ELSE $2 END
+			WHERE id = $1`, s.UserID, s.PreferredMethod); err != nil {
+			return err
+		}
+		if s.ReauthSessionID != 0 {
+			if err := execOne(ctx, tx, `UPDATE sessions SET reauth_at = $2, reauth_method = $3 WHERE id = $1`,
+				s.ReauthSessionID, timeValue(s.At), s.ReauthMethod); err != nil {
+				return err
+			}
+		}
+		return insertUserEvents(ctx, tx, s.UserID, s.Events)
+	})
+	if errors.Is(err, errReplay) {
+		return false, nil
+	}
+	if err != nil {
+		return false, db.fail("record mfa success", err)
+	}
+	return true, nil
+}

@@ -1142,6 +1142,74 @@ func TestDB_ConsumeTOTPStep(t *testing.T) {
 	})
 }
 
+func TestDB_RecordMFASuccess(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		u := mustCreateUser(t, db, "a@example.com")
+		f := mustActiveTOTP(t, db, u.ID, 100)
+		sess := mustCreateSession(t, db, u.ID, "s")
+		fail := func(t *testing.T) {
+			t.Helper()
+			if _, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, auth.LockoutPolicy{LockEvery: 10, LockFor: time.Minute}, true); err != nil || !ok {
+				t.Fatalf("begin attempt: %v %v", ok, err)
+			}
+		}
+		success := func(step int64) auth.MFASuccess {
+			return auth.MFASuccess{
+				UserID: u.ID, FactorID: f.ID, Step: step, PreferredMethod: auth.MethodTOTP,
+				ReauthSessionID: sess.ID, ReauthMethod: auth.MethodTOTP, At: t0,
+				Events: []*auth.Event{{Type: auth.EventMFASucceeded, At: t0, Detail: "totp reauth"}},
+			}
+		}
+		t.Run("OK", func(t *testing.T) {
+			fail(t)
+			ok, err := db.RecordMFASuccess(t.Context(), success(101))
+			if err != nil || !ok {
+				t.Fatalf("got %v, %v, want true", ok, err)
+			}
+			st, _ := db.MFAState(t.Context(), u.ID)
+			if st.Failures != 0 {
+				t.Errorf("failures %d, want 0 after a success", st.Failures)
+			}
+			s, got, err := db.SessionByTokenHash(t.Context(), hash("s"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !s.ReauthAt.Equal(t0) || s.ReauthMethod != auth.MethodTOTP || got.PreferredMethod != auth.MethodTOTP {
+				t.Errorf("got reauth %v %q, preferred %q", s.ReauthAt, s.ReauthMethod, got.PreferredMethod)
+			}
+		})
+		t.Run("ReplayChangesNothing", func(t *testing.T) {
+			fail(t)
+			before, _ := db.ListEvents(t.Context(), u.ID, 100)
+			ok, err := db.RecordMFASuccess(t.Context(), success(101))
+			if err != nil || ok {
+				t.Fatalf("got %v, %v, want false for a used step", ok, err)
+			}
+			st, _ := db.MFAState(t.Context(), u.ID)
+			after, _ := db.ListEvents(t.Context(), u.ID, 100)
+			if st.Failures != 1 || len(after) != len(before) {
+				t.Errorf("a replay changed state: failures %d (want 1), events %d -> %d", st.Failures, len(before), len(after))
+			}
+		})
+		t.Run("Concurrent", func(t *testing.T) {
+			n := concurrently(t, db, 20, func() (bool, error) {
+				s := success(300)
+				s.Events = nil
+				return db.RecordMFASuccess(context.Background(), s)
+			})
+			if n != 1 {
+				t.Fatalf("%d of 20 concurrent successes with one step recorded, want 1", n)
+			}
+		})
+		t.Run("WithoutTOTP", func(t *testing.T) {
+			ok, err := db.RecordMFASuccess(t.Context(), auth.MFASuccess{UserID: u.ID, At: t0})
+			if err != nil || !ok {
+				t.Fatalf("got %v, %v, want true", ok, err)
+			}
+		})
+	})
+}
+
 func TestDB_ActivateTOTP(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		const noPending = "No pending enrolment to confirm."

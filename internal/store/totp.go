@@ -97,6 +97,11 @@ func (db *DB) PutPendingTOTP(ctx context.Context, f *auth.TOTPFactor, seal func(
 	return nil
 }
 
+// consumeTOTPStepSQL is the replay guard (see ConsumeTOTPStep).
+const consumeTOTPStepSQL = `
+	UPDATE totp_factors SET last_step = $2
+	WHERE id = $1 AND state = 'active' AND last_step < $2`
+
 // ConsumeTOTPStep sets active factor factorID's last step to step if step is
 // greater, and reports whether it did; false means a replay (or no such
 // active factor).
@@ -104,9 +109,7 @@ func (db *DB) ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, 
 	// The replay guard is this one conditional UPDATE, never a read then a
 	// write: of any number of requests presenting the same code at once, on
 	// any instances, exactly one changes the row.
-	n, err := execCount(ctx, db.write, `
-		UPDATE totp_factors SET last_step = $2
-		WHERE id = $1 AND state = 'active' AND last_step < $2`, factorID, step)
+	n, err := execCount(ctx, db.write, consumeTOTPStepSQL, factorID, step)
 	if err != nil {
 		return false, db.fail("consume totp step", err)
 	}
