@@ -181,34 +181,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 // passwordThrottles sets the password-attempt limits. Only failures count.
 func passwordThrottles(l ratelimit.Limiter) auth.Throttles {
+	pl := ratelimit.DefaultPasswordLimits()
 	return auth.Throttles{
-		// One IP, all accounts: 30 failures at once, then one a minute.
-		IP: throttle{l, ratelimit.PerHour(60, 30)},
-		// One account from one IP: 10 failures at once, then one per 6 min.
-		AccountIP: throttle{l, ratelimit.PerHour(10, 10)},
-		// One account from IPs that never signed in to it: slows guessing
-		// spread over many IPs; the real user's known IPs are exempt.
-		Account: throttle{l, ratelimit.PerHour(30, 20)},
+		IP:        ratelimit.Throttle{Limiter: l, Limit: pl.IP},
+		AccountIP: ratelimit.Throttle{Limiter: l, Limit: pl.AccountIP},
+		Account:   ratelimit.Throttle{Limiter: l, Limit: pl.Account},
 	}
-}
-
-// throttle adapts a ratelimit.Limiter to auth.Throttle.
-type throttle struct {
-	l     ratelimit.Limiter
-	limit ratelimit.Limit
-}
-
-func (t throttle) Check(ctx context.Context, key string) (time.Duration, error) {
-	res, err := t.l.AllowN(ctx, key, t.limit, 0)
-	if err != nil || res.Allowed {
-		return 0, err
-	}
-	return max(res.RetryAfter, time.Second), nil
-}
-
-func (t throttle) Fail(ctx context.Context, key string) error {
-	_, err := t.l.AllowN(ctx, key, t.limit, 1)
-	return err
 }
 
 func cleanupSessions(ctx context.Context, svc *auth.Service, logger *slog.Logger) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"time"
@@ -210,7 +211,9 @@ func (s *server) handleStartTOTP() http.Handler {
 	})
 }
 
-func (s *server) handleConfirmTOTP() http.Handler {
+// handleConfirm serves the calls that confirm a new method with a code
+// (app or phone): confirm is the service call.
+func (s *server) handleConfirm(confirm func(context.Context, *auth.Principal, string, auth.Client) (*auth.ConfirmResult, error)) http.Handler {
 	type request struct {
 		Code string `json:"code"`
 	}
@@ -224,12 +227,13 @@ func (s *server) handleConfirmTOTP() http.Handler {
 			writeError(w, r, s.logger, err)
 			return
 		}
-		res, err := s.svc.ConfirmTOTP(r.Context(), principalFrom(r.Context()), req.Code, s.clientOf(r))
+		res, err := confirm(r.Context(), principalFrom(r.Context()), req.Code, s.clientOf(r))
 		if err != nil {
 			writeError(w, r, s.logger, err)
 			return
 		}
 		if res.Token != "" {
+			// An enrolment-only session was promoted under a new token.
 			s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)
 		}
 		writeJSON(w, http.StatusOK, response{RecoveryCode: res.RecoveryCode, SessionToken: res.Token})

@@ -60,32 +60,6 @@ func (s *server) handleStartPhone() http.Handler {
 	})
 }
 
-func (s *server) handleConfirmPhone() http.Handler {
-	type request struct {
-		Code string `json:"code"`
-	}
-	type response struct {
-		RecoveryCode string `json:"recovery_code"`
-		SessionToken string `json:"session_token,omitempty"`
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
-		}
-		res, err := s.svc.ConfirmPhone(r.Context(), principalFrom(r.Context()), req.Code, s.clientOf(r))
-		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
-		}
-		if res.Token != "" {
-			s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)
-		}
-		writeJSON(w, http.StatusOK, response{RecoveryCode: res.RecoveryCode, SessionToken: res.Token})
-	})
-}
-
 func (s *server) handleRemovePhone() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.svc.RemovePhone(r.Context(), principalFrom(r.Context()), s.clientOf(r)); err != nil {

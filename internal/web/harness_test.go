@@ -192,31 +192,14 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 	return &harness{t: t, url: ts.URL, clock: clk, svc: svc, db: db, server: srv, v: oapi.NewValidator(t), logs: logs, keyring: keyring, admin: admin, sms: receiver}
 }
 
-// testThrottles mirror the production limits.
+// testThrottles are the production limits.
 func testThrottles(l ratelimit.Limiter) auth.Throttles {
+	pl := ratelimit.DefaultPasswordLimits()
 	return auth.Throttles{
-		IP:        throttle{l, ratelimit.PerHour(60, 30)},
-		AccountIP: throttle{l, ratelimit.PerHour(10, 10)},
-		Account:   throttle{l, ratelimit.PerHour(30, 20)},
+		IP:        ratelimit.Throttle{Limiter: l, Limit: pl.IP},
+		AccountIP: ratelimit.Throttle{Limiter: l, Limit: pl.AccountIP},
+		Account:   ratelimit.Throttle{Limiter: l, Limit: pl.Account},
 	}
-}
-
-type throttle struct {
-	l     ratelimit.Limiter
-	limit ratelimit.Limit
-}
-
-func (t throttle) Check(ctx context.Context, key string) (time.Duration, error) {
-	res, err := t.l.AllowN(ctx, key, t.limit, 0)
-	if err != nil || res.Allowed {
-		return 0, err
-	}
-	return max(res.RetryAfter, time.Second), nil
-}
-
-func (t throttle) Fail(ctx context.Context, key string) error {
-	_, err := t.l.AllowN(ctx, key, t.limit, 1)
-	return err
 }
 
 // response is one answer from the server.
