@@ -208,6 +208,7 @@ func TestRunHelp(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
+	testKey := strings.TrimSpace(mustCLI(t, nil, "", "keys", "generate", "--id", "t1"))
 	dir := t.TempDir()
 	db := filepath.Join(dir, "x.db")
 	tests := []struct {
@@ -222,6 +223,9 @@ func TestRunErrors(t *testing.T) {
 		{"UserAddNoPassword", map[string]string{"LATCHKEY_DB": db}, []string{"user", "add", "--email", "a@example.com"}, "no password"},
 		{"ServeWithoutKey", map[string]string{"LATCHKEY_DB": db}, []string{"serve"}, "--secret-keys"},
 		{"BadKey", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": "k1:short"}, []string{"serve"}, "--secret-keys"},
+		{"OutboxOutsideDev", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "outbox"}, "only with --dev"},
+		{"UnknownSMSProvider", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "carrier-pigeon"}, "unknown provider"},
+		{"TwilioWithoutCredentials", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "twilio"}, "--twilio-account-sid"},
 		{"TokenNotAdmin", map[string]string{"LATCHKEY_DB": db}, []string{"token", "create", "--name", "x"}, "--admin"},
 		{"ResetUnknownUser", map[string]string{"LATCHKEY_DB": db}, []string{"user", "reset-mfa", "--email", "nobody@example.com"}, "No user"},
 	}
