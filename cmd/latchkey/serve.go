@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/password"
 	"github.com/latchkey/latchkey/internal/ratelimit"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/web"
 )
 
@@ -166,7 +167,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "latchkey: listening on http://%s\n", ln.Addr())
 	logger.Info("listening", "addr", ln.Addr().String(), "dialect", db.Dialect(), "dev", f.dev)
 
-	go cleanupSessions(ctx, svc, logger)
+	go cleanup(ctx, svc, db, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -189,7 +190,9 @@ func passwordThrottles(l ratelimit.Limiter) auth.Throttles {
 	}
 }
 
-func cleanupSessions(ctx context.Context, svc *auth.Service, logger *slog.Logger) {
+// cleanup deletes expired sessions and SMS records older than a day
+// (the longest window any SMS cap looks at) every 10 minutes.
+func cleanup(ctx context.Context, svc *auth.Service, db *store.DB, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -201,6 +204,11 @@ func cleanupSessions(ctx context.Context, svc *auth.Service, logger *slog.Logger
 				logger.Warn("clean up sessions", "err", err)
 			} else if n > 0 {
 				logger.Info("cleaned up sessions", "deleted", n)
+			}
+			if n, err := db.DeleteOldSMS(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+				logger.Warn("clean up sms records", "err", err)
+			} else if n > 0 {
+				logger.Info("cleaned up sms records", "deleted", n)
 			}
 		}
 	}

@@ -61,15 +61,6 @@ func Internal(err error) *Error {
 	return &Error{Kind: KindInternal, Message: "Internal error.", Err: err}
 }
 
-// ErrorKind returns the Kind of err, or KindInternal for any error that is
-// not an *Error (and KindInternal for nil, which callers never ask about).
-func ErrorKind(err error) Kind {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Kind
-	}
-	return KindInternal
-}
-
 // IsKind reports whether err is an *Error of the given kind.
 func IsKind(err error, kind Kind) bool {
 	e, ok := errors.AsType[*Error](err)

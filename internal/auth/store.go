@@ -76,7 +76,6 @@ type Store interface {
 	// email is empty.
 	ListUsers(ctx context.Context, email string) ([]*User, error)
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
-	SetPreferredMethod(ctx context.Context, userID int64, method string) error
 
 	// CreateSession inserts s and sets s.ID.
 	CreateSession(ctx context.Context, s *Session) error
