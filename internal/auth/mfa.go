@@ -51,19 +51,8 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 	}
 
 	now := s.now()
-	// The attempt is counted as a failure before it is evaluated, in one
-	// atomic statement, so parallel guesses can never exceed the lockout
-	// (Keycloak CVE-2024-4629). A success resets the count below.
 	capped := method != MethodRecoveryCode
-	state, admitted, err := s.store.BeginMFAAttempt(ctx, u.ID, now, s.cfg.Lockout, capped)
-	if err != nil {
-		return nil, err
-	}
-	if !admitted {
-		return nil, s.lockedError(state, now, capped)
-	}
-
-	// What a success changes is written in one transaction below.
+	// What a success changes is written in one transaction.
 	success := MFASuccess{
 		UserID: u.ID, At: now,
 		Events: []*Event{s.event(u.ID, EventMFASucceeded, c, now, method+" "+purpose)},
@@ -74,11 +63,23 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 	if purpose == PurposeReauth {
 		success.ReauthSessionID, success.ReauthMethod = p.Session.ID, method
 	}
+	if method == MethodTOTP {
+		return s.attemptTOTP(ctx, u, code, success, purpose, c)
+	}
+
+	// The attempt is counted as a failure before it is evaluated, in one
+	// atomic statement, so parallel guesses can never exceed the lockout
+	// (Keycloak CVE-2024-4629). A success resets the count.
+	state, admitted, err := s.store.BeginMFAAttempt(ctx, u.ID, now, s.cfg.Lockout, capped)
+	if err != nil {
+		return nil, err
+	}
+	if !admitted {
+		return nil, s.lockedError(state, now, capped)
+	}
 	v := &verified{method: method}
 	var reason string
 	switch method {
-	case MethodTOTP:
-		success.FactorID, success.Step, reason, err = s.matchTOTP(ctx, u, code)
 	case MethodSMS:
 		reason, err = s.checkSMS(ctx, p, purpose, code, now)
 	case MethodRecoveryCode:
@@ -90,16 +91,8 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 		return nil, err
 	}
 	if reason == "" {
-		// For TOTP this also consumes the matched step, by one conditional
-		// UPDATE: a code works once, also under concurrent requests and
-		// across instances, and a code older than the last accepted one is
-		// refused.
-		ok, err := s.store.RecordMFASuccess(ctx, success)
-		if err != nil {
+		if _, err := s.store.RecordMFASuccess(ctx, success); err != nil {
 			return nil, err
-		}
-		if !ok {
-			reason = "replayed"
 		}
 	}
 	if reason != "" {
@@ -107,6 +100,42 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 		return nil, errInvalidCode()
 	}
 	return v, nil
+}
+
+// attemptTOTP checks a TOTP code, then counts the attempt and, if it
+// matched and is admitted, consumes its time step and applies the success,
+// all in one transaction. Checking first is safe: the result is used only
+// when the attempt is admitted, so a locked account is no oracle and
+// parallel guesses are still admitted at most as the policy allows. The
+// step is consumed by one conditional UPDATE: a code works once, also
+// under concurrent requests and across instances, and a code older than
+// the last accepted one is refused.
+func (s *Service) attemptTOTP(ctx context.Context, u *User, code string, success MFASuccess, purpose string, c Client) (*verified, error) {
+	factorID, step, reason, err := s.matchTOTP(ctx, u, code)
+	if err != nil {
+		return nil, err
+	}
+	var matched *MFASuccess
+	if reason == "" {
+		success.FactorID, success.Step = factorID, step
+		matched = &success
+	}
+	now := success.At
+	state, admitted, ok, err := s.store.AttemptMFA(ctx, u.ID, now, s.cfg.Lockout, true, matched)
+	if err != nil {
+		return nil, err
+	}
+	if !admitted {
+		return nil, s.lockedError(state, now, true)
+	}
+	if reason == "" && !ok {
+		reason = "replayed"
+	}
+	if reason != "" {
+		s.recordFailure(ctx, u.ID, state, c, now, fmt.Sprintf("%s %s: %s", MethodTOTP, purpose, reason))
+		return nil, errInvalidCode()
+	}
+	return &verified{method: MethodTOTP}, nil
 }
 
 // lockedError is the 429 for an attempt refused by the lockout. It is the

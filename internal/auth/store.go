@@ -124,6 +124,13 @@ type Store interface {
 	BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, p LockoutPolicy, capped bool) (MFAState, bool, error)
 	// ResetMFAFailures clears the failure count and any lock (after a success).
 	ResetMFAFailures(ctx context.Context, userID int64) error
+	// AttemptMFA is BeginMFAAttempt and, when success is non-nil (the code was
+	// already checked and matched), RecordMFASuccess, in ONE transaction: an
+	// attempt that is not admitted changes nothing and reports admitted
+	// false; an admitted one is counted and, with success, applied. It
+	// reports succeeded false when the TOTP step was already consumed (the
+	// count then stays). For checks that need no other write in between.
+	AttemptMFA(ctx context.Context, userID int64, now time.Time, p LockoutPolicy, capped bool, success *MFASuccess) (st MFAState, admitted, succeeded bool, err error)
 	// RecordMFASuccess applies a successful second-factor verification in
 	// one transaction; see MFASuccess. It reports false, and changes
 	// nothing, when the TOTP step was already consumed (a replay).

@@ -44,6 +44,28 @@ func mfaState(ctx context.Context, q querier, userID int64) (auth.MFAState, erro
 	return st, err
 }
 
+// beginMFAAttemptSQL counts one admitted attempt (see BeginMFAAttempt).
+const beginMFAAttemptSQL = `
+	UPDATE users SET
+		mfa_failures = mfa_failures + 1,
+		mfa_locked_until = CASE
+			WHEN $3 <= 0 THEN NULL
+			WHEN (mfa_failures + 1) % $3 = 0 THEN CAST($4 AS BIGINT)
+			ELSE NULL
+		END
+	WHERE id = $1
+		AND (mfa_locked_until IS NULL OR mfa_locked_until <= $2)
+		AND ($5 <= 0 OR mfa_failures < $5)
+	RETURNING mfa_failures, mfa_locked_until`
+
+// capMax is the failure cap that applies to an attempt (0: none).
+func capMax(p auth.LockoutPolicy, capped bool) int {
+	if capped {
+		return p.MaxFailures
+	}
+	return 0
+}
+
 // BeginMFAAttempt admits one second-factor attempt, counting it as a failure
 // before it is evaluated. It admits nothing while the account is locked at
 // now, or when capped and the count has reached p.MaxFailures (0: no cap).
@@ -52,10 +74,6 @@ func mfaState(ctx context.Context, q querier, userID int64) (auth.MFAState, erro
 // and whether the attempt was admitted; auth.ErrNotFound if there is no
 // such user.
 func (db *DB) BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, p auth.LockoutPolicy, capped bool) (auth.MFAState, bool, error) {
-	maxFailures := 0
-	if capped {
-		maxFailures = p.MaxFailures
-	}
 	// One conditional UPDATE checks the lock and the cap, counts the attempt
 	// and sets the lock: two attempts (on any instances) can never both see
 	// the same count, so N parallel guesses are admitted at most as often as
@@ -63,19 +81,8 @@ func (db *DB) BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, 
 	// lock is cleared (ELSE NULL). The nested CASE keeps a LockEvery of 0
 	// from dividing by zero; the CAST gives PostgreSQL the CASE's type.
 	var st auth.MFAState
-	err := db.write.QueryRowContext(ctx, `
-		UPDATE users SET
-			mfa_failures = mfa_failures + 1,
-			mfa_locked_until = CASE
-				WHEN $3 <= 0 THEN NULL
-				WHEN (mfa_failures + 1) % $3 = 0 THEN CAST($4 AS BIGINT)
-				ELSE NULL
-			END
-		WHERE id = $1
-			AND (mfa_locked_until IS NULL OR mfa_locked_until <= $2)
-			AND ($5 <= 0 OR mfa_failures < $5)
-		RETURNING mfa_failures, mfa_locked_until`,
-		userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), maxFailures,
+	err := db.write.QueryRowContext(ctx, beginMFAAttemptSQL,
+		userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), capMax(p, capped),
 	).Scan(&st.Failures, scanTime(&st.LockedUntil))
 	if err == nil {
 		return st, true, nil
@@ -139,30 +146,7 @@ var errReplay = errors.New("totp step already consumed")
 // session's step-up are set, and the events recorded (UserID 0 means
 // s.UserID).
 func (db *DB) RecordMFASuccess(ctx context.Context, s auth.MFASuccess) (bool, error) {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if s.FactorID != 0 {
-			n, err := execCount(ctx, tx, consumeTOTPStepSQL, s.FactorID, s.Step)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return errReplay
-			}
-		}
-		if err := execOne(ctx, tx, `
-			UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL,
-				preferred_method = CASE WHEN $2 = '' THEN preferred_method ELSE $2 END
-			WHERE id = $1`, s.UserID, s.PreferredMethod); err != nil {
-			return err
-		}
-		if s.ReauthSessionID != 0 {
-			if err := execOne(ctx, tx, `UPDATE sessions SET reauth_at = $2, reauth_method = $3 WHERE id = $1`,
-				s.ReauthSessionID, timeValue(s.At), s.ReauthMethod); err != nil {
-				return err
-			}
-		}
-		return insertUserEvents(ctx, tx, s.UserID, s.Events)
-	})
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return applyMFASuccess(ctx, tx, s) })
 	if errors.Is(err, errReplay) {
 		return false, nil
 	}
@@ -170,4 +154,78 @@ func (db *DB) RecordMFASuccess(ctx context.Context, s auth.MFASuccess) (bool, er
 		return false, db.fail("record mfa success", err)
 	}
 	return true, nil
+}
+
+// applyMFASuccess makes the changes of RecordMFASuccess inside tx; errReplay
+// if the TOTP step was taken (nothing of s is applied then).
+func applyMFASuccess(ctx context.Context, tx *sql.Tx, s auth.MFASuccess) error {
+	if s.FactorID != 0 {
+		n, err := execCount(ctx, tx, consumeTOTPStepSQL, s.FactorID, s.Step)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errReplay
+		}
+	}
+	if err := execOne(ctx, tx, `
+		UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL,
+			preferred_method = CASE WHEN $2 = '' THEN preferred_method ELSE $2 END
+		WHERE id = $1`, s.UserID, s.PreferredMethod); err != nil {
+		return err
+	}
+	if s.ReauthSessionID != 0 {
+		if err := execOne(ctx, tx, `UPDATE sessions SET reauth_at = $2, reauth_method = $3 WHERE id = $1`,
+			s.ReauthSessionID, timeValue(s.At), s.ReauthMethod); err != nil {
+			return err
+		}
+	}
+	return insertUserEvents(ctx, tx, s.UserID, s.Events)
+}
+
+// errNotAdmitted rolls back AttemptMFA when the attempt is not admitted.
+var errNotAdmitted = errors.New("mfa attempt not admitted")
+
+// AttemptMFA counts an attempt and, with success, applies it, in one
+// transaction (one commit on SQLite's single writer instead of two). The
+// count is the same conditional UPDATE as BeginMFAAttempt, so parallel
+// attempts are admitted exactly as often as the policy allows; a replayed
+// step keeps the count and applies nothing else (a savepoint-free way: the
+// step is consumed first, before anything of the success is written).
+func (db *DB) AttemptMFA(ctx context.Context, userID int64, now time.Time, p auth.LockoutPolicy, capped bool, success *auth.MFASuccess) (auth.MFAState, bool, bool, error) {
+	var st auth.MFAState
+	succeeded := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, beginMFAAttemptSQL,
+			userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), capMax(p, capped),
+		).Scan(&st.Failures, scanTime(&st.LockedUntil))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotAdmitted
+		}
+		if err != nil || success == nil {
+			return err // a failure: commit the count
+		}
+		switch err := applyMFASuccess(ctx, tx, *success); {
+		case errors.Is(err, errReplay):
+			return nil // nothing of the success was written; commit the count
+		case err != nil:
+			return err
+		}
+		succeeded = true
+		return nil
+	})
+	if errors.Is(err, errNotAdmitted) {
+		st, err = mfaState(ctx, db.write, userID)
+		if err != nil {
+			return auth.MFAState{}, false, false, db.fail("attempt mfa", err)
+		}
+		return st, false, false, nil
+	}
+	if err != nil {
+		return auth.MFAState{}, false, false, db.fail("attempt mfa", err)
+	}
+	if succeeded {
+		st = auth.MFAState{}
+	}
+	return st, true, succeeded, nil
 }

@@ -1210,6 +1210,68 @@ func TestDB_RecordMFASuccess(t *testing.T) {
 	})
 }
 
+func TestDB_AttemptMFA(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		u := mustCreateUser(t, db, "a@example.com")
+		f := mustActiveTOTP(t, db, u.ID, 100)
+		p := auth.LockoutPolicy{LockEvery: 10, LockFor: time.Minute, MaxFailures: 100}
+		win := func(step int64) *auth.MFASuccess {
+			return &auth.MFASuccess{UserID: u.ID, FactorID: f.ID, Step: step, At: t0,
+				Events: []*auth.Event{{Type: auth.EventMFASucceeded, At: t0}}}
+		}
+		attempt := func(t *testing.T, now time.Time, s *auth.MFASuccess) (auth.MFAState, bool, bool) {
+			t.Helper()
+			st, admitted, ok, err := db.AttemptMFA(t.Context(), u.ID, now, p, true, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st, admitted, ok
+		}
+		t.Run("FailureCounts", func(t *testing.T) {
+			if st, admitted, ok := attempt(t, t0, nil); !admitted || ok || st.Failures != 1 {
+				t.Fatalf("got %+v admitted %v ok %v, want one counted failure", st, admitted, ok)
+			}
+		})
+		t.Run("SuccessResets", func(t *testing.T) {
+			if st, admitted, ok := attempt(t, t0, win(101)); !admitted || !ok || st.Failures != 0 {
+				t.Fatalf("got %+v admitted %v ok %v, want a success that clears the count", st, admitted, ok)
+			}
+		})
+		t.Run("ReplayKeepsTheCount", func(t *testing.T) {
+			st, admitted, ok := attempt(t, t0, win(101))
+			if !admitted || ok || st.Failures != 1 {
+				t.Fatalf("got %+v admitted %v ok %v, want a counted replay", st, admitted, ok)
+			}
+			if got, _ := db.MFAState(t.Context(), u.ID); got.Failures != 1 {
+				t.Fatalf("stored failures %d, want 1", got.Failures)
+			}
+		})
+		t.Run("LockedChangesNothing", func(t *testing.T) {
+			for range 9 {
+				attempt(t, t0, nil)
+			}
+			st, admitted, ok := attempt(t, t0, win(102))
+			if admitted || ok || !st.LockedUntil.Equal(t0.Add(time.Minute)) {
+				t.Fatalf("got %+v admitted %v ok %v, want refused while locked", st, admitted, ok)
+			}
+			// The right code during the lock consumed nothing: it works after.
+			if _, admitted, ok := attempt(t, t0.Add(2*time.Minute), win(102)); !admitted || !ok {
+				t.Fatalf("after the lock: admitted %v ok %v, want the step still usable", admitted, ok)
+			}
+		})
+		t.Run("ConcurrentBurst", func(t *testing.T) {
+			later := t0.Add(time.Hour)
+			n := concurrently(t, db, 50, func() (bool, error) {
+				_, admitted, _, err := db.AttemptMFA(context.Background(), u.ID, later, p, true, nil)
+				return admitted, err
+			})
+			if n != 10 {
+				t.Fatalf("%d of 50 concurrent attempts admitted, want 10", n)
+			}
+		})
+	})
+}
+
 func TestDB_ActivateTOTP(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		const noPending = "No pending enrolment to confirm."
