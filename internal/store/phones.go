@@ -131,25 +131,7 @@ func activatePendingPhone(ctx context.Context, tx *sql.Tx, userID, pendingID int
 // factor) it also deletes the recovery code. It reports false, and changes
 // and records nothing, if there was no active number.
 func (db *DB) DeletePhone(ctx context.Context, userID int64, events ...*auth.Event) (bool, error) {
-	var deleted bool
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		n, err := execCount(ctx, tx, `DELETE FROM phones WHERE user_id = $1 AND state = 'active'`, userID)
-		if err != nil || n == 0 {
-			return err
-		}
-		deleted = true
-		if err := deletePhone(ctx, tx, userID, auth.FactorPending); err != nil {
-			return err
-		}
-		// A recovery code alone is not a method: it goes with the last one.
-		_, err = tx.ExecContext(ctx, `
-			DELETE FROM recovery_codes WHERE user_id = $1
-			AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 AND state = 'active')`, userID)
-		if err != nil {
-			return err
-		}
-		return insertUserEvents(ctx, tx, userID, events)
-	})
+	deleted, err := db.deleteMethod(ctx, "phones", "totp_factors", userID, events)
 	if err != nil {
 		return false, db.fail("delete phone", err)
 	}

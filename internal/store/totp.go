@@ -172,29 +172,40 @@ func activatePendingTOTP(ctx context.Context, tx *sql.Tx, userID, pendingID, ste
 // it also deletes the recovery code. It reports false, and changes and
 // records nothing, if there was no active factor.
 func (db *DB) DeleteTOTP(ctx context.Context, userID int64, events ...*auth.Event) (bool, error) {
+	deleted, err := db.deleteMethod(ctx, "totp_factors", "phones", userID, events)
+	if err != nil {
+		return false, db.fail("delete totp", err)
+	}
+	return deleted, nil
+}
+
+// deleteMethod deletes the user's active and pending rows of table (a
+// second factor: totp_factors or phones) and records the events, in one
+// transaction; when no active row of other (the other factor's table)
+// remains, the recovery code goes too. Nothing changes, and it reports
+// false, if table held no active row. Table names are constants of this
+// package, never input.
+func (db *DB) deleteMethod(ctx context.Context, table, other string, userID int64, events []*auth.Event) (bool, error) {
 	var deleted bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		n, err := execCount(ctx, tx, `DELETE FROM totp_factors WHERE user_id = $1 AND state = 'active'`, userID)
+		n, err := execCount(ctx, tx, `DELETE FROM `+table+` WHERE user_id = $1 AND state = 'active'`, userID)
 		if err != nil || n == 0 {
 			return err
 		}
 		deleted = true
-		if err := deleteTOTP(ctx, tx, userID, auth.FactorPending); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
 			return err
 		}
 		// A recovery code alone is not a method: it goes with the last one.
 		_, err = tx.ExecContext(ctx, `
 			DELETE FROM recovery_codes WHERE user_id = $1
-			AND NOT EXISTS (SELECT 1 FROM phones WHERE user_id = $1 AND state = 'active')`, userID)
+			AND NOT EXISTS (SELECT 1 FROM `+other+` WHERE user_id = $1 AND state = 'active')`, userID)
 		if err != nil {
 			return err
 		}
 		return insertUserEvents(ctx, tx, userID, events)
 	})
-	if err != nil {
-		return false, db.fail("delete totp", err)
-	}
-	return deleted, nil
+	return deleted, err
 }
 
 // deleteTOTP deletes the user's factor in state, if any.
