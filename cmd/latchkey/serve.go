@@ -168,6 +168,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	logger.Info("listening", "addr", ln.Addr().String(), "dialect", db.Dialect(), "dev", f.dev)
 
 	go cleanup(ctx, svc, db, logger)
+	// Session activity is written once a second (see auth.Authenticate), and
+	// once more after the last request.
+	touchCtx, stopTouches := context.WithCancel(context.WithoutCancel(ctx))
+	touchesDone := make(chan struct{})
+	go func() {
+		defer close(touchesDone)
+		svc.RunTouches(touchCtx, time.Second)
+	}()
+	defer func() {
+		stopTouches()
+		<-touchesDone
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -114,6 +114,8 @@ type Service struct {
 	now              func() time.Time
 	rand             io.Reader
 	logger           *slog.Logger
+	// touches are the session activity not yet written (see Authenticate).
+	touches touches
 }
 
 // Deps are the collaborators of a Service. Now and Rand default to the real

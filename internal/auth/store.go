@@ -82,8 +82,10 @@ type Store interface {
 	// SessionByTokenHash returns the session with this token hash and its
 	// user, in one query (this is the hot path of every request).
 	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, *User, error)
-	// TouchSession sets last_seen_at.
-	TouchSession(ctx context.Context, id int64, at time.Time) error
+	// TouchSessions moves last_seen_at of each session in seen forward to
+	// its time (never back), in one transaction; sessions that are gone
+	// are skipped.
+	TouchSessions(ctx context.Context, seen map[int64]time.Time) error
 	// RotateSession gives session id a new token hash and sets its aal and
 	// verified_at, but only while its token hash is still oldHash; otherwise
 	// ErrNotFound. The old token stops working at once.

@@ -12,7 +12,7 @@ import (
 // account (it is stored with a NULL user); auth.ErrNotFound if UserID names
 // a missing user.
 func (db *DB) AddEvent(ctx context.Context, e *auth.Event) error {
-	return db.fail("add event", insertEvent(ctx, db.write, e))
+	return db.fail("add event", db.write(ctx, func(q querier) error { return insertEvent(ctx, q, e) }))
 }
 
 // ListEvents returns up to limit events of the user, newest first (by id,
@@ -73,7 +73,7 @@ func insertEvent(ctx context.Context, q querier, e *auth.Event) error {
 
 // insertUserEvents inserts the events of a transaction about one user,
 // giving the user's id to those that have none.
-func insertUserEvents(ctx context.Context, tx *sql.Tx, userID int64, events []*auth.Event) error {
+func insertUserEvents(ctx context.Context, tx querier, userID int64, events []*auth.Event) error {
 	for _, e := range events {
 		if e.UserID == 0 {
 			e.UserID = userID

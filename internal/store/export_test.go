@@ -6,12 +6,12 @@ import "context"
 // at rows or the schema directly.
 func CountForTest(ctx context.Context, db *DB, query string, args ...any) (int64, error) {
 	var n int64
-	err := db.write.QueryRowContext(ctx, query, args...).Scan(&n)
+	err := db.write(ctx, func(q querier) error { return q.QueryRowContext(ctx, query, args...).Scan(&n) })
 	return n, err
 }
 
 // ExecReaderForTest runs a statement on the reader pool.
 func ExecReaderForTest(ctx context.Context, db *DB, query string, args ...any) error {
-	_, err := db.read.ExecContext(ctx, query, args...)
+	_, err := db.readPool.ExecContext(ctx, query, args...)
 	return err
 }

@@ -81,27 +81,37 @@ func (db *DB) BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, 
 	// lock is cleared (ELSE NULL). The nested CASE keeps a LockEvery of 0
 	// from dividing by zero; the CAST gives PostgreSQL the CASE's type.
 	var st auth.MFAState
-	err := db.write.QueryRowContext(ctx, beginMFAAttemptSQL,
-		userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), capMax(p, capped),
-	).Scan(&st.Failures, scanTime(&st.LockedUntil))
-	if err == nil {
-		return st, true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return auth.MFAState{}, false, db.fail("begin mfa attempt", err)
-	}
-	// Not admitted (or no such user): report the state that refused it.
-	st, err = mfaState(ctx, db.write, userID)
+	admitted := false
+	err := db.write(ctx, func(q querier) error {
+		var err error
+		st, admitted, err = beginMFAAttempt(ctx, q, userID, now, p, capped)
+		return err
+	})
 	if err != nil {
 		return auth.MFAState{}, false, db.fail("begin mfa attempt", err)
 	}
-	return st, false, nil
+	return st, admitted, nil
+}
+
+// beginMFAAttempt runs BeginMFAAttempt's statement in q. When the attempt
+// is not admitted (or there is no such user) it reads, in q, the state that
+// refused it.
+func beginMFAAttempt(ctx context.Context, q querier, userID int64, now time.Time, p auth.LockoutPolicy, capped bool) (auth.MFAState, bool, error) {
+	var st auth.MFAState
+	err := q.QueryRowContext(ctx, beginMFAAttemptSQL,
+		userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), capMax(p, capped),
+	).Scan(&st.Failures, scanTime(&st.LockedUntil))
+	if !errors.Is(err, sql.ErrNoRows) {
+		return st, err == nil, err
+	}
+	st, err = mfaState(ctx, q, userID)
+	return st, false, err
 }
 
 // ResetMFAFailures clears the failure count and any lock (after a success);
 // auth.ErrNotFound if there is no such user.
 func (db *DB) ResetMFAFailures(ctx context.Context, userID int64) error {
-	err := execOne(ctx, db.write, `UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL WHERE id = $1`, userID)
+	err := db.writeOne(ctx, `UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL WHERE id = $1`, userID)
 	return db.fail("reset mfa failures", err)
 }
 
@@ -112,7 +122,7 @@ func (db *DB) ResetMFAFailures(ctx context.Context, userID int64) error {
 // changed) if there is no such user. The SMS send records stay: they count
 // toward the sending caps, which a reset must not lift.
 func (db *DB) ResetMFA(ctx context.Context, userID int64, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		err := execOne(ctx, tx, `
 			UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, preferred_method = ''
 			WHERE id = $1`, userID)
@@ -146,7 +156,7 @@ var errReplay = errors.New("totp step already consumed")
 // session's step-up are set, and the events recorded (UserID 0 means
 // s.UserID).
 func (db *DB) RecordMFASuccess(ctx context.Context, s auth.MFASuccess) (bool, error) {
-	err := db.inTx(ctx, func(tx *sql.Tx) error { return applyMFASuccess(ctx, tx, s) })
+	err := db.inTx(ctx, func(tx querier) error { return applyMFASuccess(ctx, tx, s) })
 	if errors.Is(err, errReplay) {
 		return false, nil
 	}
@@ -158,7 +168,7 @@ func (db *DB) RecordMFASuccess(ctx context.Context, s auth.MFASuccess) (bool, er
 
 // applyMFASuccess makes the changes of RecordMFASuccess inside tx; errReplay
 // if the TOTP step was taken (nothing of s is applied then).
-func applyMFASuccess(ctx context.Context, tx *sql.Tx, s auth.MFASuccess) error {
+func applyMFASuccess(ctx context.Context, tx querier, s auth.MFASuccess) error {
 	if s.FactorID != 0 {
 		n, err := execCount(ctx, tx, consumeTOTPStepSQL, s.FactorID, s.Step)
 		if err != nil {
@@ -183,9 +193,6 @@ func applyMFASuccess(ctx context.Context, tx *sql.Tx, s auth.MFASuccess) error {
 	return insertUserEvents(ctx, tx, s.UserID, s.Events)
 }
 
-// errNotAdmitted rolls back AttemptMFA when the attempt is not admitted.
-var errNotAdmitted = errors.New("mfa attempt not admitted")
-
 // AttemptMFA counts an attempt and, with success, applies it, in one
 // transaction (one commit on SQLite's single writer instead of two). The
 // count is the same conditional UPDATE as BeginMFAAttempt, so parallel
@@ -194,15 +201,11 @@ var errNotAdmitted = errors.New("mfa attempt not admitted")
 // step is consumed first, before anything of the success is written).
 func (db *DB) AttemptMFA(ctx context.Context, userID int64, now time.Time, p auth.LockoutPolicy, capped bool, success *auth.MFASuccess) (auth.MFAState, bool, bool, error) {
 	var st auth.MFAState
-	succeeded := false
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, beginMFAAttemptSQL,
-			userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), capMax(p, capped),
-		).Scan(&st.Failures, scanTime(&st.LockedUntil))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errNotAdmitted
-		}
-		if err != nil || success == nil {
+	admitted, succeeded := false, false
+	err := db.inTx(ctx, func(tx querier) error {
+		var err error
+		st, admitted, err = beginMFAAttempt(ctx, tx, userID, now, p, capped)
+		if err != nil || !admitted || success == nil {
 			return err // a failure: commit the count
 		}
 		switch err := applyMFASuccess(ctx, tx, *success); {
@@ -214,18 +217,11 @@ func (db *DB) AttemptMFA(ctx context.Context, userID int64, now time.Time, p aut
 		succeeded = true
 		return nil
 	})
-	if errors.Is(err, errNotAdmitted) {
-		st, err = mfaState(ctx, db.write, userID)
-		if err != nil {
-			return auth.MFAState{}, false, false, db.fail("attempt mfa", err)
-		}
-		return st, false, false, nil
-	}
 	if err != nil {
 		return auth.MFAState{}, false, false, db.fail("attempt mfa", err)
 	}
 	if succeeded {
 		st = auth.MFAState{}
 	}
-	return st, true, succeeded, nil
+	return st, admitted, succeeded, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -58,7 +57,7 @@ func (db *DB) Phones(ctx context.Context, userID int64) (active, pending *auth.P
 // not exist. The active number, if any, stays until ActivatePhone.
 func (db *DB) PutPendingPhone(ctx context.Context, p *auth.Phone) error {
 	var id int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		if err := deletePhone(ctx, tx, p.UserID, auth.FactorPending); err != nil {
 			return err
 		}
@@ -83,7 +82,7 @@ func (db *DB) PutPendingPhone(ctx context.Context, p *auth.Phone) error {
 // is nil; rc.UserID 0 means userID), and records the events (UserID 0
 // means userID).
 func (db *DB) ActivatePhone(ctx context.Context, userID, pendingID int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		// The earlier active number goes first: at most one active number
 		// per user is a unique index. If the pending one turns out to be
 		// gone, the rollback brings it back.
@@ -112,7 +111,7 @@ func (db *DB) ActivatePhone(ctx context.Context, userID, pendingID int64, now ti
 // activatePendingPhone confirms the pending number. The state is checked in
 // the UPDATE itself, so of two confirmations of the same number (or one
 // racing a PutPendingPhone that replaces it) at most one succeeds.
-func activatePendingPhone(ctx context.Context, tx *sql.Tx, userID, pendingID int64, now time.Time) error {
+func activatePendingPhone(ctx context.Context, tx querier, userID, pendingID int64, now time.Time) error {
 	n, err := execCount(ctx, tx, `
 		UPDATE phones SET state = 'active', confirmed_at = $3
 		WHERE id = $1 AND user_id = $2 AND state = 'pending'`,
@@ -139,7 +138,7 @@ func (db *DB) DeletePhone(ctx context.Context, userID int64, events ...*auth.Eve
 }
 
 // deletePhone deletes the user's number in state, if any.
-func deletePhone(ctx context.Context, tx *sql.Tx, userID int64, state string) error {
+func deletePhone(ctx context.Context, tx querier, userID int64, state string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM phones WHERE user_id = $1 AND state = $2`, userID, state)
 	return err
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -22,7 +21,7 @@ func (db *DB) RecoveryCode(ctx context.Context, userID int64) (*auth.RecoveryCod
 // one, and records the events (UserID 0 means rc.UserID), in one
 // transaction; auth.ErrNotFound if the user does not exist.
 func (db *DB) ReplaceRecoveryCode(ctx context.Context, rc *auth.RecoveryCode, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		if err := upsertRecoveryCode(ctx, tx, rc); err != nil {
 			return err
 		}
@@ -37,7 +36,7 @@ func (db *DB) ReplaceRecoveryCode(ctx context.Context, rc *auth.RecoveryCode, ev
 // already changed (or there was none).
 func (db *DB) SwapRecoveryCode(ctx context.Context, oldHash []byte, next *auth.RecoveryCode, events ...*auth.Event) (bool, error) {
 	var swapped bool
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		// Compare-and-swap: a recovery code is single-use, so of any number
 		// of requests presenting it at once, exactly one may replace it.
 		n, err := execCount(ctx, tx, `
@@ -57,7 +56,7 @@ func (db *DB) SwapRecoveryCode(ctx context.Context, oldHash []byte, next *auth.R
 }
 
 // upsertRecoveryCode makes rc the user's one recovery code.
-func upsertRecoveryCode(ctx context.Context, tx *sql.Tx, rc *auth.RecoveryCode) error {
+func upsertRecoveryCode(ctx context.Context, tx querier, rc *auth.RecoveryCode) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO recovery_codes (user_id, hash, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at`,

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -11,14 +10,16 @@ import (
 // CreateSession inserts s and sets s.ID (auth.ErrNotFound if its user does
 // not exist).
 func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
-	err := db.write.QueryRowContext(ctx, `
-		INSERT INTO sessions (token_hash, user_id, aal, created_at, last_seen_at,
-			verified_at, reauth_at, reauth_method, ip, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		RETURNING id`,
-		s.TokenHash, s.UserID, s.AAL, timeValue(s.CreatedAt), timeValue(s.LastSeenAt),
-		timeValue(s.VerifiedAt), timeValue(s.ReauthAt), s.ReauthMethod, s.IP, s.UserAgent,
-	).Scan(&s.ID)
+	err := db.write(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, `
+			INSERT INTO sessions (token_hash, user_id, aal, created_at, last_seen_at,
+				verified_at, reauth_at, reauth_method, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			RETURNING id`,
+			s.TokenHash, s.UserID, s.AAL, timeValue(s.CreatedAt), timeValue(s.LastSeenAt),
+			timeValue(s.VerifiedAt), timeValue(s.ReauthAt), s.ReauthMethod, s.IP, s.UserAgent,
+		).Scan(&s.ID)
+	})
 	return db.fail("create session", err)
 }
 
@@ -34,16 +35,7 @@ const sessionByTokenHashSQL = `
 // in one query on the reader pool: this is the lookup of every request.
 // auth.ErrNotFound if there is none.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*auth.Session, *auth.User, error) {
-	var row *sql.Row
-	if db.dialect == DialectSQLite {
-		stmt, err := db.sessionLookup(ctx)
-		if err != nil {
-			return nil, nil, db.fail("session by token hash", err)
-		}
-		row = stmt.QueryRowContext(ctx, hash)
-	} else {
-		row = db.read.QueryRowContext(ctx, sessionByTokenHashSQL, hash)
-	}
+	row := db.read.QueryRowContext(ctx, sessionByTokenHashSQL, hash)
 	s, u := &auth.Session{}, &auth.User{}
 	err := row.Scan(
 		&s.ID, &s.TokenHash, &s.UserID, &s.AAL, scanTime(&s.CreatedAt), scanTime(&s.LastSeenAt),
@@ -56,34 +48,20 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*auth.Sessio
 	return s, u, nil
 }
 
-// sessionLookup returns the SQLite session lookup as a prepared statement.
-// Why: modernc compiles the SQL text anew on every query, which is most of
-// the cost of this join (about 50µs down to 14µs a lookup); pgx already
-// caches prepared statements per connection, so PostgreSQL needs none. It is
-// prepared on first use, not in Open, because before Migrate the tables may
-// not exist.
-func (db *DB) sessionLookup(ctx context.Context) (*sql.Stmt, error) {
-	if stmt := db.sessionStmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	db.prepareMu.Lock()
-	defer db.prepareMu.Unlock()
-	if stmt := db.sessionStmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	stmt, err := db.read.PrepareContext(ctx, sessionByTokenHashSQL)
-	if err != nil {
-		return nil, err
-	}
-	db.sessionStmt.Store(stmt)
-	return stmt, nil
-}
-
-// TouchSession sets the session's last_seen_at (auth.ErrNotFound if the
-// session is gone).
-func (db *DB) TouchSession(ctx context.Context, id int64, at time.Time) error {
-	err := execOne(ctx, db.write, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, timeValue(at))
-	return db.fail("touch session", err)
+// TouchSessions moves last_seen_at of each session in seen forward to its
+// time, never back, in one transaction. Sessions that are gone are skipped.
+func (db *DB) TouchSessions(ctx context.Context, seen map[int64]time.Time) error {
+	err := db.inTx(ctx, func(tx querier) error {
+		for id, at := range seen {
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`,
+				id, at.UnixMicro())
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return db.fail("touch sessions", err)
 }
 
 // RotateSession gives session id a new token hash, aal and verified_at, but
@@ -92,7 +70,7 @@ func (db *DB) RotateSession(ctx context.Context, id int64, oldHash, newHash []by
 	// Compare-and-swap on the token hash: of two requests rotating the same
 	// token at once (two instances, or a replayed cookie), exactly one wins,
 	// and the old token stops working the moment this commits.
-	err := execOne(ctx, db.write, `
+	err := db.writeOne(ctx, `
 		UPDATE sessions SET token_hash = $3, aal = $4, verified_at = $5
 		WHERE id = $1 AND token_hash = $2`,
 		id, oldHash, newHash, aal, timeValue(verifiedAt))
@@ -102,7 +80,7 @@ func (db *DB) RotateSession(ctx context.Context, id int64, oldHash, newHash []by
 // SetSessionReauth records a step-up made in session id (auth.ErrNotFound
 // if the session is gone).
 func (db *DB) SetSessionReauth(ctx context.Context, id int64, method string, at time.Time) error {
-	err := execOne(ctx, db.write, `UPDATE sessions SET reauth_at = $2, reauth_method = $3 WHERE id = $1`,
+	err := db.writeOne(ctx, `UPDATE sessions SET reauth_at = $2, reauth_method = $3 WHERE id = $1`,
 		id, timeValue(at), method)
 	return db.fail("set session reauth", err)
 }
@@ -110,14 +88,14 @@ func (db *DB) SetSessionReauth(ctx context.Context, id int64, method string, at 
 // DeleteSession deletes session id (auth.ErrNotFound if it was already
 // gone, which a caller signing out may ignore).
 func (db *DB) DeleteSession(ctx context.Context, id int64) error {
-	err := execOne(ctx, db.write, `DELETE FROM sessions WHERE id = $1`, id)
+	err := db.writeOne(ctx, `DELETE FROM sessions WHERE id = $1`, id)
 	return db.fail("delete session", err)
 }
 
 // DeleteUserSessions deletes every session of the user except exceptID (0
 // deletes them all). Deleting none is not an error.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID, exceptID int64) error {
-	_, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, exceptID)
+	_, err := db.writeCount(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, exceptID)
 	return db.fail("delete user sessions", err)
 }
 
@@ -125,7 +103,7 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID, exceptID int64) er
 // created before createdBefore, and returns how many. A zero time bounds
 // nothing.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error) {
-	n, err := execCount(ctx, db.write, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`,
+	n, err := db.writeCount(ctx, `DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2`,
 		timeValue(idleBefore), timeValue(createdBefore))
 	if err != nil {
 		return 0, db.fail("delete expired sessions", err)

@@ -58,7 +58,7 @@ func (db *DB) ReserveSMS(ctx context.Context, c *auth.SMSCode, ip string, now ti
 		created = now
 	}
 	var id int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		if err := db.lockSMSSends(ctx, tx); err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func (db *DB) ReserveSMS(ctx context.Context, c *auth.SMSCode, ip string, now ti
 // SQLite needs no extra lock: a transaction there begins IMMEDIATE (the
 // write lock, see sqlitePragmas) on the one writer connection, so write
 // transactions already run one at a time.
-func (db *DB) lockSMSSends(ctx context.Context, tx *sql.Tx) error {
+func (db *DB) lockSMSSends(ctx context.Context, tx querier) error {
 	if db.dialect != DialectPostgres {
 		return nil
 	}
@@ -125,7 +125,7 @@ type smsCap struct {
 // more send at now (nil if they all do). When several refuse, it names the
 // one that frees last, so a client that waits RetryAfter is not refused
 // again by another.
-func checkSMSCaps(ctx context.Context, tx *sql.Tx, userID int64, number, ip string, now time.Time, l auth.SMSLimits) error {
+func checkSMSCaps(ctx context.Context, tx querier, userID int64, number, ip string, now time.Time, l auth.SMSLimits) error {
 	// The number caps count codes only: a notice goes to a number that was
 	// just removed or replaced, and must not keep its owner from getting a
 	// code there.
@@ -164,7 +164,7 @@ func checkSMSCaps(ctx context.Context, tx *sql.Tx, userID int64, number, ip stri
 // window (the limit-1 newer ones then leave room for one). This also holds
 // when notices have pushed the count past the limit, and the index on
 // (key, at) answers it by reading at most limit entries.
-func smsCapWait(ctx context.Context, tx *sql.Tx, c smsCap, now time.Time) (time.Duration, error) {
+func smsCapWait(ctx context.Context, tx querier, c smsCap, now time.Time) (time.Duration, error) {
 	query := `SELECT at FROM sms_sends WHERE at > $1`
 	args := []any{now.Add(-c.window).UnixMicro(), c.limit - 1}
 	if c.filter != "" {
@@ -185,7 +185,7 @@ func smsCapWait(ctx context.Context, tx *sql.Tx, c smsCap, now time.Time) (time.
 }
 
 // insertSMSSend records one SMS sent (codeID 0 for a notice).
-func insertSMSSend(ctx context.Context, tx *sql.Tx, userID int64, number, ip, purpose string, at time.Time, codeID int64) error {
+func insertSMSSend(ctx context.Context, tx querier, userID int64, number, ip, purpose string, at time.Time, codeID int64) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO sms_sends (user_id, number, ip, purpose, at, code_id)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -201,7 +201,7 @@ func insertSMSSend(ctx context.Context, tx *sql.Tx, userID int64, number, ip, pu
 func (db *DB) CancelSMS(ctx context.Context, codeID int64) error {
 	// No advisory lock: deleting a send can only lower a count, so a
 	// concurrent ReserveSMS that still sees it errs on the safe side.
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		sends, err := execCount(ctx, tx, `DELETE FROM sms_sends WHERE code_id = $1`, codeID)
 		if err != nil {
 			return err
@@ -223,7 +223,7 @@ func (db *DB) CancelSMS(ctx context.Context, codeID int64) error {
 // global caps of later sends, but no cap stops it, so it takes no lock.
 // auth.ErrNotFound if the user does not exist.
 func (db *DB) RecordSMSNotice(ctx context.Context, userID int64, number, ip string, now time.Time) error {
-	_, err := db.write.ExecContext(ctx, `
+	_, err := db.writeCount(ctx, `
 		INSERT INTO sms_sends (user_id, number, ip, purpose, at)
 		VALUES ($1, $2, $3, $4, $5)`,
 		idValue(userID), number, ip, auth.PurposeNotice, timeValue(now))
@@ -251,7 +251,7 @@ func (db *DB) LiveSMSCode(ctx context.Context, userID, sessionID int64, purpose 
 func (db *DB) FailSMSCode(ctx context.Context, codeID int64) error {
 	// Incremented in the statement, never read then written, so parallel
 	// wrong guesses are each counted.
-	err := execOne(ctx, db.write, `UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1`, codeID)
+	err := db.writeOne(ctx, `UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1`, codeID)
 	return db.fail("fail sms code", err)
 }
 
@@ -262,7 +262,7 @@ func (db *DB) UseSMSCode(ctx context.Context, codeID int64, now time.Time, maxAt
 	// The one-time rule is this conditional UPDATE, never a read then a
 	// write: of any number of requests presenting the code at once, on any
 	// instances, exactly one changes the row.
-	n, err := execCount(ctx, db.write, `
+	n, err := db.writeCount(ctx, `
 		UPDATE sms_codes SET used_at = $2
 		WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3`,
 		codeID, now.UnixMicro(), maxAttempts)
@@ -278,7 +278,7 @@ func (db *DB) UseSMSCode(ctx context.Context, codeID int64, now time.Time, maxAt
 // (NumberPerDay) can count it.
 func (db *DB) DeleteOldSMS(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		sends, err := execCount(ctx, tx, `DELETE FROM sms_sends WHERE at < $1`, before.UnixMicro())
 		if err != nil {
 			return err

@@ -27,8 +27,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,7 +54,11 @@ const postgresMaxConns = 20
 // writer nor it them), foreign keys (ON DELETE CASCADE), and the synchronous
 // level that is safe with WAL. _txlock=immediate takes the write lock at
 // BEGIN, so a transaction never fails half-way on a lock upgrade.
-const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+//
+// wal_autocheckpoint is raised from 1,000 pages to a safety net: the
+// writer's checkpointer folds the WAL into the database in the background
+// (see batchWriter), and only if it fell far behind would a commit do it.
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(65536)&_txlock=immediate"
 
 // sqliteReadPragmas configure the reader pool: the same, minus journal_mode
 // (WAL is a property of the file, set by the writer) and plus query_only, so
@@ -72,22 +74,28 @@ type DB struct {
 	dialect string
 	logger  *slog.Logger
 
-	// write runs every statement that writes and every transaction; read
-	// runs pure reads. On PostgreSQL both are the same pool.
+	// writePool runs the writes and readPool the reads. On PostgreSQL both
+	// are the same pool.
 	//
 	// Why two pools on SQLite: SQLite allows one writer at a time, and a
 	// pool of writers only queues on the file lock (busy_timeout) with
-	// SQLITE_BUSY at the end of the queue. One writer connection queues
-	// writers in Go instead, fairly and without errors. In WAL mode readers
-	// never wait for the writer, so the per-request session lookup runs on
-	// its own pool of reader connections and is never stuck behind a write
-	// (or a write transaction) in the single writer's queue.
-	write *sql.DB
-	read  *sql.DB
+	// SQLITE_BUSY at the end of the queue. One writer connection, driven by
+	// one goroutine (writer), queues writers in Go instead, in order and
+	// without errors. In WAL mode readers never wait for the writer, so the
+	// per-request session lookup runs on its own pool of reader connections
+	// and is never stuck behind the writer's queue.
+	writePool *sql.DB
+	readPool  *sql.DB
 
-	// The SQLite session lookup, prepared on first use (see sessionLookup).
-	prepareMu   sync.Mutex
-	sessionStmt atomic.Pointer[sql.Stmt]
+	// read runs every pure read: on SQLite with prepared statements (see
+	// cachedReader), on PostgreSQL on the pool.
+	read querier
+
+	// writer runs every write on SQLite (see batchWriter); nil on
+	// PostgreSQL.
+	writer *batchWriter
+	// readStmts are the reader pool's prepared statements (SQLite).
+	readStmts *stmtCache
 }
 
 var (
@@ -122,7 +130,7 @@ func openPostgres(dsn string, logger *slog.Logger) (*DB, error) {
 	pool.SetMaxOpenConns(postgresMaxConns)
 	pool.SetMaxIdleConns(postgresMaxConns)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{dialect: DialectPostgres, logger: logger, write: pool, read: pool}, nil
+	return &DB{dialect: DialectPostgres, logger: logger, writePool: pool, readPool: pool, read: pool}, nil
 }
 
 func openSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
@@ -160,18 +168,38 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{dialect: DialectSQLite, logger: logger, write: write, read: read}, nil
+
+	// The checkpointer's own connection, so that a checkpoint (which waits
+	// for the disk) holds neither the writer nor a reader. query_only does
+	// not stop a checkpoint.
+	ckpt, err := sql.Open("sqlite", path+sep+sqliteReadPragmas)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+	ckpt.SetConnMaxLifetime(0)
+	ckpt.SetConnMaxIdleTime(0)
+
+	readStmts := newStmtCache(read)
+	return &DB{
+		dialect: DialectSQLite, logger: logger,
+		writePool: write, readPool: read,
+		read:      cachedReader{pool: read, stmts: readStmts},
+		writer:    newBatchWriter(write, ckpt, logger),
+		readStmts: readStmts,
+	}, nil
 }
 
-// Close closes the database.
+// Close closes the database. On SQLite, a write in progress is finished
+// first, and later writes fail.
 func (db *DB) Close() error {
-	if stmt := db.sessionStmt.Load(); stmt != nil {
-		stmt.Close()
+	if db.readPool == db.writePool {
+		return db.writePool.Close()
 	}
-	if db.read == db.write {
-		return db.write.Close()
-	}
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.writer.close(), db.readStmts.close(), db.readPool.Close(), db.writePool.Close())
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -179,11 +207,11 @@ func (db *DB) Dialect() string { return db.dialect }
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.write.PingContext(ctx); err != nil {
+	if err := db.writePool.PingContext(ctx); err != nil {
 		return db.fail("ping", err)
 	}
-	if db.read != db.write {
-		if err := db.read.PingContext(ctx); err != nil {
+	if db.readPool != db.writePool {
+		if err := db.readPool.PingContext(ctx); err != nil {
 			return db.fail("ping", err)
 		}
 	}
@@ -215,7 +243,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	// The provider uses one connection of the writer pool throughout; it
 	// must not be closed (Provider.Close would close our pool).
-	provider, err := goose.NewProvider(dialect, db.write, fsys, opts...)
+	provider, err := goose.NewProvider(dialect, db.writePool, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -237,11 +265,16 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// inTx runs fn in a transaction on the writer pool and commits it if fn
-// returns nil. fn must not use db itself: on SQLite the writer pool has one
-// connection, which fn's transaction holds.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+// inTx runs fn as one atomic unit of writes: it commits if fn returns nil
+// and undoes all of fn's changes otherwise. On PostgreSQL that is a
+// transaction of its own; on SQLite a savepoint in the writer's next batch
+// (see batchWriter), serialized with every other write. fn must not use db
+// itself: on SQLite the writer is busy running fn.
+func (db *DB) inTx(ctx context.Context, fn func(q querier) error) error {
+	if db.writer != nil {
+		return db.writer.do(ctx, fn)
+	}
+	tx, err := db.writePool.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -250,6 +283,34 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// write runs fn, which makes a single statement's writes: on PostgreSQL
+// with the pool, without a transaction of its own (one round trip, not
+// three); on SQLite like inTx.
+func (db *DB) write(ctx context.Context, fn func(q querier) error) error {
+	if db.writer != nil {
+		return db.writer.do(ctx, fn)
+	}
+	return fn(db.writePool)
+}
+
+// writeOne runs a statement that must change exactly one row as a write
+// of its own, and returns auth.ErrNotFound if it changed none.
+func (db *DB) writeOne(ctx context.Context, query string, args ...any) error {
+	return db.write(ctx, func(q querier) error { return execOne(ctx, q, query, args...) })
+}
+
+// writeCount runs a statement as a write of its own and returns how many
+// rows it changed.
+func (db *DB) writeCount(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(q querier) error {
+		var err error
+		n, err = execCount(ctx, q, query, args...)
+		return err
+	})
+	return n, err
 }
 
 // execOne runs a statement that must change exactly one row, and returns

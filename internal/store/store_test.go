@@ -531,23 +531,29 @@ func TestDB_SessionByTokenHash(t *testing.T) {
 	})
 }
 
-func TestDB_TouchSession(t *testing.T) {
+func TestDB_TouchSessions(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		t.Run("OK", func(t *testing.T) {
-			u := mustCreateUser(t, db, "a@example.com")
-			s := mustCreateSession(t, db, u.ID, "t1")
-			later := t0.Add(time.Hour)
-			if err := db.TouchSession(t.Context(), s.ID, later); err != nil {
+		u := mustCreateUser(t, db, "a@example.com")
+		s1 := mustCreateSession(t, db, u.ID, "t1") // last seen t0
+		s2 := mustCreateSession(t, db, u.ID, "t2")
+		later := t0.Add(time.Hour)
+		// s1 moves forward, s2 would move back (and must not), 999 is gone.
+		err := db.TouchSessions(t.Context(), map[int64]time.Time{s1.ID: later, s2.ID: t0.Add(-time.Hour), 999: later})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			token string
+			want  time.Time
+		}{{"t1", later}, {"t2", t0}} {
+			got, _, err := db.SessionByTokenHash(t.Context(), hash(c.token))
+			if err != nil {
 				t.Fatal(err)
 			}
-			got, _, _ := db.SessionByTokenHash(t.Context(), hash("t1"))
-			if !got.LastSeenAt.Equal(later) {
-				t.Errorf("got last seen %v, want %v", got.LastSeenAt, later)
+			if !got.LastSeenAt.Equal(c.want) {
+				t.Errorf("%s: got last seen %v, want %v", c.token, got.LastSeenAt, c.want)
 			}
-		})
-		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.TouchSession(t.Context(), 999, t0))
-		})
+		}
 	})
 }
 

@@ -8,12 +8,14 @@ import (
 
 // CreateAPIToken inserts t and sets t.ID.
 func (db *DB) CreateAPIToken(ctx context.Context, t *auth.APIToken) error {
-	err := db.write.QueryRowContext(ctx, `
-		INSERT INTO api_tokens (name, token_hash, admin, created_at)
-		VALUES ($1, $2, $3, $4)
-		RETURNING id`,
-		t.Name, t.TokenHash, t.Admin, timeValue(t.CreatedAt),
-	).Scan(&t.ID)
+	err := db.write(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, `
+			INSERT INTO api_tokens (name, token_hash, admin, created_at)
+			VALUES ($1, $2, $3, $4)
+			RETURNING id`,
+			t.Name, t.TokenHash, t.Admin, timeValue(t.CreatedAt),
+		).Scan(&t.ID)
+	})
 	return db.fail("create api token", err)
 }
 

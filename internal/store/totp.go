@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -69,7 +68,7 @@ func (db *DB) PutPendingTOTP(ctx context.Context, f *auth.TOTPFactor, seal func(
 	var id int64
 	var sealed []byte
 	var keyID string
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE user_id = $1 AND state = 'pending'`, f.UserID); err != nil {
 			return err
 		}
@@ -109,7 +108,7 @@ func (db *DB) ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, 
 	// The replay guard is this one conditional UPDATE, never a read then a
 	// write: of any number of requests presenting the same code at once, on
 	// any instances, exactly one changes the row.
-	n, err := execCount(ctx, db.write, consumeTOTPStepSQL, factorID, step)
+	n, err := db.writeCount(ctx, consumeTOTPStepSQL, factorID, step)
 	if err != nil {
 		return false, db.fail("consume totp step", err)
 	}
@@ -123,7 +122,7 @@ func (db *DB) ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, 
 // (kept as it is if rc is nil; rc.UserID 0 means userID), and records the
 // events (UserID 0 means userID).
 func (db *DB) ActivateTOTP(ctx context.Context, userID, pendingID, step int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		// The earlier active factor goes first: at most one active factor
 		// per user is a unique index. If the pending one turns out to be
 		// gone, the rollback brings it back.
@@ -152,7 +151,7 @@ func (db *DB) ActivateTOTP(ctx context.Context, userID, pendingID, step int64, n
 // activatePendingTOTP confirms the pending factor. The state and expiry are
 // checked in the UPDATE itself, so two confirmations of the same enrolment
 // (or one racing its expiry) cannot both succeed.
-func activatePendingTOTP(ctx context.Context, tx *sql.Tx, userID, pendingID, step int64, now time.Time) error {
+func activatePendingTOTP(ctx context.Context, tx querier, userID, pendingID, step int64, now time.Time) error {
 	n, err := execCount(ctx, tx, `
 		UPDATE totp_factors
 		SET state = 'active', confirmed_at = $3, last_step = $4, expires_at = NULL
@@ -187,7 +186,7 @@ func (db *DB) DeleteTOTP(ctx context.Context, userID int64, events ...*auth.Even
 // package, never input.
 func (db *DB) deleteMethod(ctx context.Context, table, other string, userID int64, events []*auth.Event) (bool, error) {
 	var deleted bool
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx querier) error {
 		n, err := execCount(ctx, tx, `DELETE FROM `+table+` WHERE user_id = $1 AND state = 'active'`, userID)
 		if err != nil || n == 0 {
 			return err
@@ -209,7 +208,7 @@ func (db *DB) deleteMethod(ctx context.Context, table, other string, userID int6
 }
 
 // deleteTOTP deletes the user's factor in state, if any.
-func deleteTOTP(ctx context.Context, tx *sql.Tx, userID int64, state string) error {
+func deleteTOTP(ctx context.Context, tx querier, userID int64, state string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM totp_factors WHERE user_id = $1 AND state = $2`, userID, state)
 	return err
 }
@@ -242,7 +241,7 @@ func (db *DB) AllTOTPFactors(ctx context.Context) ([]*auth.TOTPFactor, error) {
 // gone or has another key id, it changes nothing and returns
 // auth.ErrNotFound, which a rotation may count and skip.
 func (db *DB) ResealTOTP(ctx context.Context, id int64, oldKeyID string, sealed []byte, keyID string) error {
-	err := execOne(ctx, db.write, `
+	err := db.writeOne(ctx, `
 		UPDATE totp_factors SET sealed_secret = $3, key_id = $4
 		WHERE id = $1 AND key_id = $2`, id, oldKeyID, sealed, keyID)
 	return db.fail("reseal totp", err)

@@ -27,12 +27,14 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	if u.Role == "" {
 		u.Role = "user"
 	}
-	err := db.write.QueryRowContext(ctx, `
-		INSERT INTO users (email, role, password_hash, preferred_method, created_at)
-		VALUES ($1, $2, $3, $4, $5)
-		RETURNING id`,
-		u.Email, u.Role, u.PasswordHash, u.PreferredMethod, timeValue(u.CreatedAt),
-	).Scan(&u.ID)
+	err := db.write(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, `
+			INSERT INTO users (email, role, password_hash, preferred_method, created_at)
+			VALUES ($1, $2, $3, $4, $5)
+			RETURNING id`,
+			u.Email, u.Role, u.PasswordHash, u.PreferredMethod, timeValue(u.CreatedAt),
+		).Scan(&u.ID)
+	})
 	if isUniqueViolation(err, "users_email_key", "users.email") {
 		return &auth.Error{Kind: auth.KindConflict, Message: "A user with this email already exists."}
 	}
@@ -89,13 +91,13 @@ func (db *DB) ListUsers(ctx context.Context, email string) ([]*auth.User, error)
 // SetPasswordHash replaces the user's password hash (auth.ErrNotFound if
 // there is no such user).
 func (db *DB) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
-	err := execOne(ctx, db.write, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+	err := db.writeOne(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
 	return db.fail("set password hash", err)
 }
 
 // SetPreferredMethod records the second factor used last (auth.ErrNotFound
 // if there is no such user).
 func (db *DB) SetPreferredMethod(ctx context.Context, userID int64, method string) error {
-	err := execOne(ctx, db.write, `UPDATE users SET preferred_method = $2 WHERE id = $1`, userID, method)
+	err := db.writeOne(ctx, `UPDATE users SET preferred_method = $2 WHERE id = $1`, userID, method)
 	return db.fail("set preferred method", err)
 }

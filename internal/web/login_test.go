@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
 )
 
 func TestLogin(t *testing.T) {
@@ -87,6 +89,28 @@ func TestLogin(t *testing.T) {
 			}
 			h.clock.Advance(31 * time.Minute)
 			h.do(req{method: "GET", path: "/api/v1/session", token: tok}).want(t, 401, "unauthenticated")
+		})
+
+		t.Run("ActivityIsWrittenOffTheRequestPath", func(t *testing.T) {
+			tok := h.login("alice@example.com", pw).str(t, "session_token")
+			loggedIn := h.clock.Now()
+			h.clock.Advance(20 * time.Minute)
+			h.do(req{method: "GET", path: "/api/v1/session", token: tok}).want(t, 200)
+			seen := h.clock.Now()
+			// The request did not write; the activity waits for the flush.
+			if got := lastSeen(t, h, tok); !got.Equal(loggedIn.Truncate(time.Microsecond)) {
+				t.Fatalf("last seen %v before the flush, want the login's %v", got, loggedIn)
+			}
+			// Cleanup flushes first: 35 minutes after login, 15 after the
+			// activity, the session must survive it.
+			h.clock.Advance(15 * time.Minute)
+			if _, err := h.svc.CleanupSessions(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got := lastSeen(t, h, tok); !got.Equal(seen.Truncate(time.Microsecond)) {
+				t.Errorf("last seen %v after the flush, want %v", got, seen)
+			}
+			h.do(req{method: "GET", path: "/api/v1/session", token: tok}).want(t, 200)
 		})
 
 		t.Run("AbsoluteTimeout", func(t *testing.T) {
@@ -315,4 +339,14 @@ func TestHealth(t *testing.T) {
 	h.do(req{method: "GET", path: "/readyz"}).want(t, 200)
 	h.db.Close()
 	h.do(req{method: "GET", path: "/readyz"}).want(t, 503)
+}
+
+// lastSeen reads the session's stored last_seen_at.
+func lastSeen(t *testing.T, h *harness, token string) time.Time {
+	t.Helper()
+	s, _, err := h.db.SessionByTokenHash(t.Context(), auth.HashToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.LastSeenAt
 }
