@@ -32,13 +32,25 @@ type verified struct {
 // mfa_succeeded / mfa_failed / locked events.
 func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, purpose string, c Client) (*verified, error) {
 	u := p.User
-	methods, err := s.methods(ctx, u.ID)
-	if err != nil {
-		return nil, err
+	// For an app, its active factor is both the check that the account has
+	// the method and what the code is checked against: one read, not two.
+	var app *TOTPFactor
+	if method == MethodTOTP {
+		var err error
+		if app, _, err = s.store.TOTPFactors(ctx, u.ID, s.now()); err != nil {
+			return nil, err
+		}
 	}
-	if !slices.Contains(methods.List(), method) {
-		return nil, Errorf(KindInvalid, "method must be one of the account's methods: %v", methods.List())
+	if app == nil {
+		methods, err := s.methods(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(methods.List(), method) {
+			return nil, Errorf(KindInvalid, "method must be one of the account's methods: %v", methods.List())
+		}
 	}
+	var err error
 	// Normalize before counting: a malformed code is a 400 that changes nothing.
 	switch method {
 	case MethodTOTP, MethodSMS:
@@ -64,7 +76,7 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 		success.ReauthSessionID, success.ReauthMethod = p.Session.ID, method
 	}
 	if method == MethodTOTP {
-		return s.attemptTOTP(ctx, u, code, success, purpose, c)
+		return s.attemptTOTP(ctx, u, app, code, success, purpose, c)
 	}
 
 	// The attempt is counted as a failure before it is evaluated, in one
@@ -110,8 +122,8 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 // step is consumed by one conditional UPDATE: a code works once, also
 // under concurrent requests and across instances, and a code older than
 // the last accepted one is refused.
-func (s *Service) attemptTOTP(ctx context.Context, u *User, code string, success MFASuccess, purpose string, c Client) (*verified, error) {
-	factorID, step, reason, err := s.matchTOTP(ctx, u, code)
+func (s *Service) attemptTOTP(ctx context.Context, u *User, app *TOTPFactor, code string, success MFASuccess, purpose string, c Client) (*verified, error) {
+	factorID, step, reason, err := s.matchTOTP(app, code)
 	if err != nil {
 		return nil, err
 	}
@@ -160,14 +172,7 @@ func (s *Service) lockedError(st MFAState, now time.Time, capped bool) *Error {
 
 // matchTOTP checks code against the active app and returns the factor and
 // the matched time step (consumed by the caller), or a failure reason.
-func (s *Service) matchTOTP(ctx context.Context, u *User, code string) (factorID, step int64, reason string, err error) {
-	active, _, err := s.store.TOTPFactors(ctx, u.ID, s.now())
-	if err != nil {
-		return 0, 0, "", err
-	}
-	if active == nil {
-		return 0, 0, "no authenticator app", nil
-	}
+func (s *Service) matchTOTP(active *TOTPFactor, code string) (factorID, step int64, reason string, err error) {
 	secret, err := s.openTOTP(active)
 	if err != nil {
 		return 0, 0, "", err
