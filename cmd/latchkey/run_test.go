@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,40 @@ func TestRunDev(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, devDB+".keys")); err != nil {
 		t.Errorf("dev key file: %v", err)
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	prevPercent, prevLimit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(prevPercent)
+	t.Cleanup(func() {
+		debug.SetGCPercent(prevPercent)
+		debug.SetMemoryLimit(prevLimit)
+	})
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantPercent int
+		wantLimit   int64
+	}{
+		// Two hashes of 19 MiB at once: 64 + 2*2*19 MiB.
+		{"Defaults", nil, serverGCPercent, (64 + 76) << 20},
+		// What the operator set in the environment stays (the runtime read
+		// it at start; here it is whatever the test process runs with).
+		{"EnvironmentWins", map[string]string{"GOGC": "50", "GOMEMLIMIT": "1GiB"}, 77, 123 << 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(77)
+			debug.SetMemoryLimit(123 << 20)
+			percent, limit := tuneGC(func(k string) string { return tc.env[k] }, 2, 19456)
+			if percent != tc.wantPercent || limit != tc.wantLimit {
+				t.Errorf("got GOGC %d, limit %d MiB; want %d, %d MiB", percent, limit>>20, tc.wantPercent, tc.wantLimit>>20)
+			}
+			if got := debug.SetGCPercent(-1); got != tc.wantPercent {
+				t.Errorf("runtime GOGC is %d, want %d", got, tc.wantPercent)
+			}
+			debug.SetGCPercent(77)
+		})
 	}
 }

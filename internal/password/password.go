@@ -4,7 +4,9 @@
 //
 // A Hasher bounds how many hashes run at once and how many callers may wait
 // for one, so a login flood is answered with ErrBusy (429) instead of
-// exhausting memory: each hash with DefaultParams allocates 19 MiB.
+// exhausting memory: each hash with DefaultParams allocates 19 MiB. With
+// ReleaseWhenIdle, that memory goes back to the operating system once the
+// hashing stops.
 //
 // Every password is normalized to Unicode NFKC before it is hashed, verified
 // or validated, as NIST SP 800-63B-4 recommends: the same password typed on
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
@@ -60,6 +63,7 @@ type Hasher struct {
 	slots    chan struct{}
 	waiting  atomic.Int64 // callers blocked in acquire
 	maxQueue int64
+	finished atomic.Int64 // hashes done, for ReleaseWhenIdle
 
 	// dummy is a PHC string with the hasher's parameters, for VerifyDummy.
 	dummy string
@@ -160,7 +164,36 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 		return nil, err
 	}
 	defer h.release()
+	defer h.finished.Add(1)
 	return argon2.IDKey([]byte(normalize(password)), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// ReleaseWhenIdle calls release once after each burst of hashing: when
+// hashes have finished since the last call and then, for a whole interval of
+// idle, none finished and none ran. It returns when ctx ends.
+//
+// Why: each hash allocates Params.Memory, which the Go runtime keeps after
+// the hash for reuse and hands back to the operating system only slowly, so
+// a process that has just hashed a few hundred passwords holds on to a peak
+// it no longer needs. The server passes debug.FreeOSMemory. During steady
+// hashing it is never called: the memory is about to be needed again.
+func (h *Hasher) ReleaseWhenIdle(ctx context.Context, idle time.Duration, release func()) {
+	t := time.NewTicker(idle)
+	defer t.Stop()
+	released, seen := h.finished.Load(), h.finished.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n := h.finished.Load()
+		if n == seen && n != released && len(h.slots) == 0 {
+			release()
+			released = n
+		}
+		seen = n
+	}
 }
 
 // acquire takes a hashing slot, waiting for one unless maxQueue callers are

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -383,6 +384,65 @@ func BenchmarkHashParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
+		}
+	})
+}
+
+func TestHasher_ReleaseWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newTestHasher(t, cheapParams())
+		var releases atomic.Int64
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		const idle = time.Second
+		go h.ReleaseWhenIdle(ctx, idle, func() { releases.Add(1) })
+
+		// Idle from the start: nothing to give back.
+		time.Sleep(10 * idle)
+		if n := releases.Load(); n != 0 {
+			t.Fatalf("%d releases before any hash, want 0", n)
+		}
+		for burst := int64(1); burst <= 2; burst++ {
+			for range 3 {
+				if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Within two intervals of the last hash; then, however long the
+			// idle lasts, not again.
+			time.Sleep(2*idle + time.Millisecond)
+			if n := releases.Load(); n != burst {
+				t.Fatalf("after burst %d: %d releases, want %d", burst, n, burst)
+			}
+			time.Sleep(10 * idle)
+			if n := releases.Load(); n != burst {
+				t.Fatalf("after burst %d and a long idle: %d releases, want %d", burst, n, burst)
+			}
+		}
+	})
+}
+
+func TestHasher_ReleaseWhenIdleWaitsForSteadyHashing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newTestHasher(t, cheapParams())
+		var releases atomic.Int64
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		const idle = time.Second
+		go h.ReleaseWhenIdle(ctx, idle, func() { releases.Add(1) })
+		// A hash every tenth of an interval for 20 intervals: never idle.
+		for range 200 {
+			if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(idle / 10)
+		}
+		if n := releases.Load(); n != 0 {
+			t.Errorf("%d releases during steady hashing, want 0", n)
+		}
+		time.Sleep(2*idle + time.Millisecond)
+		if n := releases.Load(); n != 1 {
+			t.Errorf("%d releases after the hashing stopped, want 1", n)
 		}
 	})
 }
