@@ -219,7 +219,7 @@ func (w *batchWriter) runUnits(ctx context.Context, q *batchQuerier, batch []*wr
 		if _, err := q.ExecContext(ctx, `SAVEPOINT unit`); err != nil {
 			return fmt.Errorf("batch savepoint: %w", err)
 		}
-		if err := u.fn(q); err != nil {
+		if err := runUnit(u.fn, q); err != nil {
 			u.err = err
 			if _, err := q.ExecContext(ctx, `ROLLBACK TO unit`); err != nil {
 				return fmt.Errorf("batch rollback to savepoint: %w", err)
@@ -230,6 +230,18 @@ func (w *batchWriter) runUnits(ctx context.Context, q *batchQuerier, batch []*wr
 		}
 	}
 	return nil
+}
+
+// runUnit runs fn, turning a panic into its error: the panic belongs to the
+// request that sent the unit (where it was recovered before the writer
+// existed), not to the writer that serves every request.
+func runUnit(fn func(q querier) error, q querier) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write unit panicked: %v", r)
+		}
+	}()
+	return fn(q)
 }
 
 // batchQuerier runs a unit's statements in the batch's transaction, with

@@ -85,6 +85,32 @@ func TestBatchWriter_FailedUnitUndoesOnlyItself(t *testing.T) {
 	}
 }
 
+func TestBatchWriter_PanickingUnitFailsAlone(t *testing.T) {
+	db := openTestSQLite(t)
+	a := unit(t.Context(), insertUser("a@example.com"))
+	b := unit(t.Context(), func(q querier) error {
+		if err := insertUser("b@example.com")(q); err != nil {
+			return err
+		}
+		panic("a bug in a unit")
+	})
+	c := unit(t.Context(), insertUser("c@example.com"))
+	db.writer.commit([]*writeUnit{a, b, c})
+	if err := <-b.done; err == nil {
+		t.Error("the panicking unit succeeded")
+	}
+	for _, u := range []*writeUnit{a, c} {
+		if err := <-u.done; err != nil {
+			t.Errorf("a unit beside the panicking one: %v", err)
+		}
+	}
+	for email, want := range map[string]int64{"a@example.com": 1, "b@example.com": 0, "c@example.com": 1} {
+		if got := userCount(t, db, email); got != want {
+			t.Errorf("%s: %d rows, want %d", email, got, want)
+		}
+	}
+}
+
 func TestBatchWriter_BrokenTransactionFailsTheWholeBatch(t *testing.T) {
 	db := openTestSQLite(t)
 	a := unit(t.Context(), insertUser("a@example.com"))
