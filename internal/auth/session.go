@@ -190,8 +190,8 @@ func (s *Service) CleanupSessions(ctx context.Context) (int64, error) {
 }
 
 // FlushTouches writes the session activity Authenticate has kept since the
-// last flush, in one transaction. If that fails, the activity is kept for
-// the next flush. The server calls it every second and at shutdown.
+// last flush. If that fails, the activity is kept for the next flush. The
+// server calls it every second and at shutdown.
 func (s *Service) FlushTouches(ctx context.Context) error {
 	seen := s.touches.take()
 	if len(seen) == 0 {

@@ -83,8 +83,9 @@ type Store interface {
 	// user, in one query (this is the hot path of every request).
 	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, *User, error)
 	// TouchSessions moves last_seen_at of each session in seen forward to
-	// its time (never back), in one transaction; sessions that are gone
-	// are skipped.
+	// its time (never back), in short transactions; sessions that are gone
+	// are skipped. After an error, some may have moved: moving them again
+	// changes nothing.
 	TouchSessions(ctx context.Context, seen map[int64]time.Time) error
 	// RotateSession gives session id a new token hash and sets its aal and
 	// verified_at, but only while its token hash is still oldHash; otherwise

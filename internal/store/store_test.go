@@ -554,6 +554,25 @@ func TestDB_TouchSessions(t *testing.T) {
 				t.Errorf("%s: got last seen %v, want %v", c.token, got.LastSeenAt, c.want)
 			}
 		}
+
+		// A flush of many sessions (written in several transactions).
+		many := map[int64]time.Time{}
+		for i := range 250 {
+			s := mustCreateSession(t, db, u.ID, fmt.Sprintf("m%d", i))
+			many[s.ID] = later.Add(time.Duration(i) * time.Second)
+		}
+		if err := db.TouchSessions(t.Context(), many); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 250 {
+			got, _, err := db.SessionByTokenHash(t.Context(), hash(fmt.Sprintf("m%d", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := many[got.ID]; !got.LastSeenAt.Equal(want) {
+				t.Errorf("m%d: got last seen %v, want %v", i, got.LastSeenAt, want)
+			}
+		}
 	})
 }
 
