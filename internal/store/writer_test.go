@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
@@ -222,6 +224,78 @@ func TestBatchWriter_CachesStatementsAndCheckpoints(t *testing.T) {
 			t.Fatal("no checkpoint ran after commits")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// writeFor commits one small unit after another for d.
+func writeFor(t *testing.T, db *DB, d time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		err := db.inTx(t.Context(), func(q querier) error {
+			_, err := q.ExecContext(context.Background(), `UPDATE users SET role = role WHERE id = 1`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitCheckpoints waits up to 5 s for the checkpoint count to pass n.
+func waitCheckpoints(t *testing.T, db *DB, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); db.writer.checkpointN.Load() <= n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint ran after commits (%d so far)", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestBatchWriter_CheckpointsWhenCommitsPause(t *testing.T) {
+	db := openTestSQLite(t)
+	db.writer.pace.Store(&checkpointPace{idle: 200 * time.Millisecond, maxDelay: time.Hour})
+	before := db.writer.checkpointN.Load()
+	writeFor(t, db, 600*time.Millisecond) // a commit every millisecond or so
+	if n := db.writer.checkpointN.Load(); n != before {
+		t.Errorf("%d checkpoints ran while commits kept coming; want none before they pause", n-before)
+	}
+	waitCheckpoints(t, db, before)
+}
+
+func TestBatchWriter_CheckpointsUnderEndlessWrites(t *testing.T) {
+	db := openTestSQLite(t)
+	db.writer.pace.Store(&checkpointPace{idle: time.Hour, maxDelay: 50 * time.Millisecond})
+	before := db.writer.checkpointN.Load()
+	writeFor(t, db, 500*time.Millisecond)
+	if n := db.writer.checkpointN.Load() - before; n < 2 {
+		t.Errorf("%d checkpoints in 500 ms of commits with a 50 ms longest delay; want several", n)
+	}
+}
+
+func TestTouchSessions_ShortTransactions(t *testing.T) {
+	db := openTestSQLite(t)
+	if err := db.inTx(t.Context(), insertUser("a@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	seen := map[int64]time.Time{}
+	for i := range 3*touchChunk + 1 {
+		h := sha256.Sum256(fmt.Appendf(nil, "token %d", i))
+		s := &auth.Session{TokenHash: h[:], UserID: 1, AAL: auth.AAL1, CreatedAt: now, LastSeenAt: now}
+		if err := db.CreateSession(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+		seen[s.ID] = now.Add(time.Minute)
+	}
+	before := db.writer.batches.Load()
+	if err := db.TouchSessions(t.Context(), seen); err != nil {
+		t.Fatal(err)
+	}
+	// Alone on the writer, each transaction is a batch of its own.
+	if n := db.writer.batches.Load() - before; n != 4 {
+		t.Errorf("%d sessions took %d transactions; want 4 of at most %d", len(seen), n, touchChunk)
 	}
 }
 
