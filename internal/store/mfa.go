@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -108,6 +109,18 @@ func beginMFAAttempt(ctx context.Context, q querier, userID int64, now time.Time
 	return st, false, err
 }
 
+// countMFAAttempt runs BeginMFAAttempt's statement in q without reading the
+// state back: it reports only whether the attempt was admitted (a user that
+// does not exist is not).
+func countMFAAttempt(ctx context.Context, q querier, userID int64, now time.Time, p auth.LockoutPolicy, capped bool) (bool, error) {
+	n, err := execCount(ctx, q, countMFAAttemptSQL,
+		userID, now.UnixMicro(), p.LockEvery, now.Add(p.LockFor).UnixMicro(), capMax(p, capped))
+	return n == 1, err
+}
+
+// countMFAAttemptSQL is beginMFAAttemptSQL without its RETURNING clause.
+var countMFAAttemptSQL = beginMFAAttemptSQL[:strings.Index(beginMFAAttemptSQL, "RETURNING")]
+
 // ResetMFAFailures clears the failure count and any lock (after a success);
 // auth.ErrNotFound if there is no such user.
 func (db *DB) ResetMFAFailures(ctx context.Context, userID int64) error {
@@ -204,13 +217,24 @@ func (db *DB) AttemptMFA(ctx context.Context, userID int64, now time.Time, p aut
 	admitted, succeeded := false, false
 	err := db.inTx(ctx, func(tx querier) error {
 		var err error
-		st, admitted, err = beginMFAAttempt(ctx, tx, userID, now, p, capped)
-		if err != nil || !admitted || success == nil {
+		if success == nil {
+			st, admitted, err = beginMFAAttempt(ctx, tx, userID, now, p, capped)
 			return err // a failure: commit the count
+		}
+		// A right code: the same count, without reading the state back,
+		// which only a refusal or a replay needs.
+		admitted, err = countMFAAttempt(ctx, tx, userID, now, p, capped)
+		if err != nil || !admitted {
+			if err == nil {
+				st, err = mfaState(ctx, tx, userID)
+			}
+			return err
 		}
 		switch err := applyMFASuccess(ctx, tx, *success); {
 		case errors.Is(err, errReplay):
-			return nil // nothing of the success was written; commit the count
+			// Nothing of the success was written; commit the count.
+			st, err = mfaState(ctx, tx, userID)
+			return err
 		case err != nil:
 			return err
 		}
