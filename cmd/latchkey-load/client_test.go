@@ -107,6 +107,20 @@ func TestParseFlags(t *testing.T) {
 			t.Error("got no error without a token")
 		}
 	})
+	t.Run("Rate", func(t *testing.T) {
+		for _, c := range []struct {
+			rate string
+			ok   bool
+		}{{"2500", true}, {"0", true}, {"-1", false}, {"NaN", false}, {"+Inf", false}} {
+			cfg, _, err := parseFlags([]string{"--rate", c.rate, "--admin-token", "lk_x"}, env(nil), &stderr)
+			if (err == nil) != c.ok {
+				t.Errorf("--rate %s: got error %v, want ok %v", c.rate, err, c.ok)
+			}
+			if c.ok && c.rate == "2500" && cfg.rate != 2500 {
+				t.Errorf("--rate 2500: got %v", cfg.rate)
+			}
+		}
+	})
 	t.Run("ErrUnknownScenario", func(t *testing.T) {
 		if _, _, err := parseFlags([]string{"--scenario", "nope", "--admin-token", "lk_x"}, env(nil), &stderr); err == nil {
 			t.Error("got no error for an unknown scenario")

@@ -39,6 +39,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -78,6 +79,7 @@ type config struct {
 	duration    time.Duration
 	users       int // 0: each scenario's default
 	floodSize   int
+	rate        float64 // totp-step: verifications sent per second (0: as fast as the workers go)
 	json        bool
 	quietCores  float64       // wait until other processes use less than this (0: don't)
 	quietMax    time.Duration // but no longer than this
@@ -99,6 +101,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (cf
 	fs.IntVar(&cfg.users, "users", 0, fmt.Sprintf("users to create and use: sessions for session (default %d), password-only users for login and flood (%d), users with an authenticator app for mfa-login (ceiling/s × min(duration, 30 s) × %.2f) and totp-step (%d)",
 		sessionLogins, defaultPlainUsers, mfaLoginUsersPerSecond, defaultTOTPStepUsers))
 	fs.IntVar(&cfg.floodSize, "flood-size", 500, "sign-ins released at once by the flood scenario")
+	fs.Float64Var(&cfg.rate, "rate", 0, "totp-step only: send this many verifications per second on a fixed schedule, with at most --concurrency in flight; latency counts from each request's scheduled time (0: closed loop, each worker sends as soon as its last answer came)")
 	fs.Float64Var(&cfg.quietCores, "wait-quiet", 0, "before each measurement, wait until other processes use fewer than this many cores (0: don't wait)")
 	fs.DurationVar(&cfg.quietMax, "wait-quiet-max", 10*time.Minute, "the longest --wait-quiet waits before measuring anyway")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON on stdout (the report goes to stderr)")
@@ -135,6 +138,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (cf
 		return nil, false, errors.New("--flood-size must be at least 1")
 	case cfg.pid < 0:
 		return nil, false, errors.New("--pid must not be negative")
+	case cfg.rate < 0 || math.IsNaN(cfg.rate) || math.IsInf(cfg.rate, 0):
+		return nil, false, errors.New("--rate must be a positive number, or 0")
 	}
 	cfg.scenarios, err = parseScenarios(scenarios)
 	if err != nil {

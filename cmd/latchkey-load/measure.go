@@ -14,7 +14,8 @@ type result struct {
 	Users         int            `json:"users"`
 	SetupSeconds  float64        `json:"setup_seconds"`
 	WallSeconds   float64        `json:"wall_seconds"`
-	ActiveSeconds float64        `json:"active_seconds"` // wall time minus waits for a fresh TOTP step
+	ActiveSeconds float64        `json:"active_seconds"`       // wall time minus waits for a fresh TOTP step
+	PacedRate     float64        `json:"paced_rate,omitempty"` // --rate: requests scheduled per second (0: closed loop)
 	Operations    int            `json:"operations"`
 	Successes     int            `json:"successes"`
 	PerSecond     float64        `json:"successes_per_second"` // successes / active seconds
@@ -98,10 +99,50 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // timed runs op and records its latency and outcome.
 func (m *measurement) timed(op func() outcome) outcome {
-	t0 := time.Now()
+	return m.timedFrom(time.Now(), op)
+}
+
+// timedFrom runs op and records its outcome and its latency counted from t0
+// (a paced request's scheduled time: waiting to be sent counts).
+func (m *measurement) timedFrom(t0 time.Time, op func() outcome) outcome {
 	o := op()
 	m.rec.record(time.Since(t0), o)
 	return o
+}
+
+// pacer is an open-loop schedule: it hands out send times a fixed interval
+// apart, whenever the workers come for them. A request's latency counts
+// from its scheduled time, so when the server falls behind, the time a
+// request waited for a free worker counts too (a closed loop would hide it:
+// "coordinated omission").
+type pacer struct {
+	mu       sync.Mutex
+	next     time.Time
+	interval time.Duration
+}
+
+func newPacer(start time.Time, perSecond float64) *pacer {
+	return &pacer{next: start, interval: time.Duration(float64(time.Second) / perSecond)}
+}
+
+// ticket returns the next scheduled send time.
+func (p *pacer) ticket() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.next
+	p.next = t.Add(p.interval)
+	return t
+}
+
+// pauseUntil moves the schedule on to t if it is behind t. A scenario calls
+// it when it waits on purpose (for the next TOTP step): the requests it did
+// not send during the pause are not owed, and are not counted late.
+func (p *pacer) pauseUntil(t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next.Before(t) {
+		p.next = t
+	}
 }
 
 // runWorkers runs op on n workers until the deadline passes, ctx ends or op
