@@ -1646,3 +1646,27 @@ func BenchmarkConsumeTOTPStep(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAttemptMFA measures what a right TOTP code writes: the admitted
+// attempt, the consumed step, the cleared count, the session's step-up and
+// the mfa_succeeded event, in one transaction, each accepted.
+func BenchmarkAttemptMFA(b *testing.B) {
+	forEachDBBench(b, func(b *testing.B, db *store.DB) {
+		u := mustCreateUser(b, db, "bench@example.com")
+		f := mustActiveTOTP(b, db, u.ID, 0)
+		sess := mustCreateSession(b, db, u.ID, "bench")
+		p := auth.LockoutPolicy{LockEvery: 10, LockFor: 15 * time.Minute, MaxFailures: 100}
+		b.ResetTimer()
+		for i := range b.N {
+			s := &auth.MFASuccess{
+				UserID: u.ID, FactorID: f.ID, Step: int64(i) + 1, At: t0, PreferredMethod: auth.MethodTOTP,
+				ReauthSessionID: sess.ID, ReauthMethod: auth.MethodTOTP,
+				Events: []*auth.Event{{Type: auth.EventMFASucceeded, At: t0, IP: "192.0.2.1", UserAgent: "bench", Detail: "totp reauth"}},
+			}
+			_, admitted, ok, err := db.AttemptMFA(context.Background(), u.ID, t0, p, true, s)
+			if err != nil || !admitted || !ok {
+				b.Fatalf("step %d: admitted %v ok %v err %v, want a success", i+1, admitted, ok, err)
+			}
+		}
+	})
+}
