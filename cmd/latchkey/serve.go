@@ -123,7 +123,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Store:            db,
 		Hasher:           hasher,
 		Sealer:           keyring,
-		Throttles:        passwordThrottles(limiter),
+		Throttles:        ratelimit.PasswordThrottles(limiter),
 		IsBusy:           func(err error) bool { return errors.Is(err, password.ErrBusy) },
 		ValidatePassword: password.Validate,
 		Logger:           logger,
@@ -227,16 +227,6 @@ func tuneGC(getenv func(string) string, hashes int, hashKiB uint32) (percent int
 	percent = debug.SetGCPercent(-1)
 	debug.SetGCPercent(percent)
 	return percent, debug.SetMemoryLimit(-1)
-}
-
-// passwordThrottles sets the password-attempt limits. Only failures count.
-func passwordThrottles(l ratelimit.Limiter) auth.Throttles {
-	pl := ratelimit.DefaultPasswordLimits()
-	return auth.Throttles{
-		IP:        ratelimit.Throttle{Limiter: l, Limit: pl.IP},
-		AccountIP: ratelimit.Throttle{Limiter: l, Limit: pl.AccountIP},
-		Account:   ratelimit.Throttle{Limiter: l, Limit: pl.Account},
-	}
 }
 
 // cleanup deletes expired sessions and SMS records older than a day

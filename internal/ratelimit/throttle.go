@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
 )
 
 // Throttle counts failed attempts under a key against one Limit: Check
@@ -40,4 +42,16 @@ type PasswordLimits struct {
 // over many IPs while the real user's known IPs are exempt.
 func DefaultPasswordLimits() PasswordLimits {
 	return PasswordLimits{IP: PerHour(60, 30), AccountIP: PerHour(10, 10), Account: PerHour(30, 20)}
+}
+
+// PasswordThrottles are the password-attempt throttles on l at
+// DefaultPasswordLimits: what the server runs with, and so what its tests
+// run with. Only failures count.
+func PasswordThrottles(l Limiter) auth.Throttles {
+	pl := DefaultPasswordLimits()
+	return auth.Throttles{
+		IP:        Throttle{Limiter: l, Limit: pl.IP},
+		AccountIP: Throttle{Limiter: l, Limit: pl.AccountIP},
+		Account:   Throttle{Limiter: l, Limit: pl.Account},
+	}
 }

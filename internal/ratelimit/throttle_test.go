@@ -32,3 +32,23 @@ func TestThrottle(t *testing.T) {
 		t.Errorf("after a minute got wait %v, want 0", wait)
 	}
 }
+
+func TestPasswordThrottles(t *testing.T) {
+	l := NewMemory(time.Now)
+	pl := DefaultPasswordLimits()
+	got := PasswordThrottles(l)
+	for _, tc := range []struct {
+		name string
+		th   any
+		want Limit
+	}{
+		{"IP", got.IP, pl.IP},
+		{"AccountIP", got.AccountIP, pl.AccountIP},
+		{"Account", got.Account, pl.Account},
+	} {
+		th, ok := tc.th.(Throttle)
+		if !ok || th.Limiter != l || th.Limit != tc.want {
+			t.Errorf("%s: got %+v, want a Throttle on the limiter at %+v", tc.name, tc.th, tc.want)
+		}
+	}
+}

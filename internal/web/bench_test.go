@@ -66,7 +66,7 @@ func newBenchServer(b *testing.B) *benchServer {
 		Store:            db,
 		Hasher:           password.NewHasher(testParams, 4, 0, rand.Reader),
 		Sealer:           keyring,
-		Throttles:        testThrottles(ratelimit.NewMemory(clk.Now)),
+		Throttles:        ratelimit.PasswordThrottles(ratelimit.NewMemory(clk.Now)),
 		ValidatePassword: password.Validate,
 		Now:              clk.Now,
 		Logger:           logger,

@@ -160,7 +160,7 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 		Store:            db,
 		Hasher:           password.NewHasher(testParams, 4, 0, rand.Reader),
 		Sealer:           keyring,
-		Throttles:        testThrottles(limiter),
+		Throttles:        ratelimit.PasswordThrottles(limiter),
 		IsBusy:           func(err error) bool { return err == password.ErrBusy },
 		ValidatePassword: password.Validate,
 		Now:              clk.Now,
@@ -190,16 +190,6 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	return &harness{t: t, url: ts.URL, clock: clk, svc: svc, db: db, server: srv, v: oapi.NewValidator(t), logs: logs, keyring: keyring, admin: admin, sms: receiver}
-}
-
-// testThrottles are the production limits.
-func testThrottles(l ratelimit.Limiter) auth.Throttles {
-	pl := ratelimit.DefaultPasswordLimits()
-	return auth.Throttles{
-		IP:        ratelimit.Throttle{Limiter: l, Limit: pl.IP},
-		AccountIP: ratelimit.Throttle{Limiter: l, Limit: pl.AccountIP},
-		Account:   ratelimit.Throttle{Limiter: l, Limit: pl.Account},
-	}
 }
 
 // response is one answer from the server.
