@@ -22,7 +22,8 @@ type cpuSnapshot struct {
 	at      time.Time
 	tool    time.Duration
 	server  time.Duration // 0 without a pid
-	machine time.Duration // busy time of all CPUs together
+	machine time.Duration // busy time of all CPUs together, steal excluded
+	steal   time.Duration // time the hypervisor ran something else on this machine's CPUs
 }
 
 // takeCPU reads the CPU counters now. Unreadable counters read as 0.
@@ -35,7 +36,7 @@ func takeCPU(pid int) cpuSnapshot {
 	if pid > 0 {
 		s.server, _ = procCPUTime(pid)
 	}
-	s.machine, _ = machineBusy()
+	s.machine, s.steal, _ = machineBusy()
 	return s
 }
 
@@ -45,6 +46,12 @@ type cpuUse struct {
 	Server float64 `json:"server_cores,omitempty"` // 0 without --pid
 	Other  float64 `json:"other_cores"`            // everything else on the machine
 	Cores  int     `json:"machine_cores"`
+	// StolenMs is CPU time the hypervisor gave to other guests while this
+	// virtual machine's CPUs had work ("steal" in /proc/stat), summed over
+	// the CPUs, in whole clock ticks of 10 ms. On a machine whose CPUs are
+	// shared, each tick stolen during a burst is up to 10 ms in which one of
+	// the cores stood still.
+	StolenMs float64 `json:"stolen_ms"`
 }
 
 // since returns the CPU use between s and now.
@@ -55,9 +62,10 @@ func (s cpuSnapshot) since(pid, cores int) cpuUse {
 		return cpuUse{Cores: cores}
 	}
 	u := cpuUse{
-		Tool:   (e.tool - s.tool).Seconds() / wall,
-		Server: (e.server - s.server).Seconds() / wall,
-		Cores:  cores,
+		Tool:     (e.tool - s.tool).Seconds() / wall,
+		Server:   (e.server - s.server).Seconds() / wall,
+		Cores:    cores,
+		StolenMs: ms(e.steal - s.steal),
 	}
 	u.Other = max(0, (e.machine-s.machine).Seconds()/wall-u.Tool-u.Server)
 	return u
@@ -89,31 +97,40 @@ func procCPUTime(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * clockTick, nil
 }
 
-// machineBusy returns the busy (not idle, not iowait) time of all CPUs
-// from the first line of /proc/stat.
-func machineBusy() (time.Duration, error) {
+// machineBusy returns the busy time of all CPUs (not idle, not iowait, not
+// steal) and the steal time, from the first line of /proc/stat.
+func machineBusy() (busy, steal time.Duration, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
+	return parseProcStat(line)
+}
+
+// parseProcStat reads the "cpu" line of /proc/stat: user nice system idle
+// iowait irq softirq steal (guest time is already inside user; kernels
+// before 2.6.11 have no steal field).
+func parseProcStat(line string) (busy, steal time.Duration, err error) {
 	f := strings.Fields(line)
 	if len(f) < 6 || f[0] != "cpu" {
-		return 0, fmt.Errorf("malformed /proc/stat")
+		return 0, 0, fmt.Errorf("malformed /proc/stat")
 	}
-	var busy int64
-	// user nice system idle iowait irq softirq steal (guest time is already
-	// inside user).
+	var ticks, stolen int64
 	for i, v := range f[1:min(len(f), 9)] {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("malformed /proc/stat")
+			return 0, 0, fmt.Errorf("malformed /proc/stat")
 		}
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
+		switch i {
+		case 3, 4: // idle, iowait
+		case 7:
+			stolen = n
+		default:
+			ticks += n
 		}
 	}
-	return time.Duration(busy) * clockTick, nil
+	return time.Duration(ticks) * clockTick, time.Duration(stolen) * clockTick, nil
 }
 
 // quietWindow is how long the machine is watched for each quiet check.

@@ -302,6 +302,9 @@ func printResult(w io.Writer, r *result) {
 	} else {
 		fmt.Fprintf(w, "  cpu (cores)      this tool %.2f, server and other processes %.2f (of %d; --pid separates them)\n", r.CPU.Tool, r.CPU.Other, r.CPU.Cores)
 	}
+	if r.CPU.StolenMs > 0 {
+		fmt.Fprintf(w, "  cpu stolen       %.0f ms: the hypervisor ran other guests on this machine's cores while they had work\n", r.CPU.StolenMs)
+	}
 	if r.Replays != nil {
 		fmt.Fprintf(w, "  replays          %d tried, %d accepted", r.Replays.Tried, r.Replays.Accepted)
 		for k, v := range r.Replays.Answers {
