@@ -66,11 +66,14 @@ const insertEventSQL = `
 		INSERT INTO events (user_id, type, at, ip, user_agent, detail)
 		VALUES ($1, $2, $3, $4, $5, $6)`
 
+// eventArgs are insertEventSQL's arguments for e.
+func eventArgs(e *auth.Event) []any {
+	return []any{idValue(e.UserID), e.Type, timeValue(e.At), e.IP, e.UserAgent, e.Detail}
+}
+
 // insertEvent inserts e and sets e.ID.
 func insertEvent(ctx context.Context, q querier, e *auth.Event) error {
-	return q.QueryRowContext(ctx, insertEventSQL+" RETURNING id",
-		idValue(e.UserID), e.Type, timeValue(e.At), e.IP, e.UserAgent, e.Detail,
-	).Scan(&e.ID)
+	return q.QueryRowContext(ctx, insertEventSQL+" RETURNING id", eventArgs(e)...).Scan(&e.ID)
 }
 
 // insertUserEvents inserts the events of a transaction about one user,
@@ -82,8 +85,7 @@ func insertUserEvents(ctx context.Context, tx querier, userID int64, events []*a
 		if e.UserID == 0 {
 			e.UserID = userID
 		}
-		if _, err := tx.ExecContext(ctx, insertEventSQL,
-			idValue(e.UserID), e.Type, timeValue(e.At), e.IP, e.UserAgent, e.Detail); err != nil {
+		if _, err := tx.ExecContext(ctx, insertEventSQL, eventArgs(e)...); err != nil {
 			return err
 		}
 	}
