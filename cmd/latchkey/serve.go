@@ -211,10 +211,9 @@ const serverGCPercent = 600
 // load, and each cycle stalls the requests in flight (measured over bursts
 // of TOTP step-ups: at GOGC=300 a cycle every ~110 ms, each followed by a
 // cluster of slow requests; at 600 one every ~230 ms, server RSS 68 MiB; at
-// 1000 hardly any, but RSS 87 MiB). Password
-// hashing allocates Params.Memory a hash, at most hashes at once; a higher
-// GOGC alone would let that garbage pile up to several times the live
-// hashing memory. The soft memory limit caps the heap at twice the hashing
+// 1000 hardly any, but RSS 87 MiB). Password hashing allocates
+// Params.Memory a hash, at most hashes at once; a higher GOGC alone would
+// let that garbage pile up to several times the live hashing memory. The soft memory limit caps the heap at twice the hashing
 // memory plus 64 MiB, so a login flood still stays well within its memory
 // bound; the collector works harder near the limit instead of growing.
 func tuneGC(getenv func(string) string, hashes int, hashKiB uint32) (percent int, limit int64) {
