@@ -8,6 +8,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
 )
 
 // Length limits of the policy, in characters (Unicode code points after
@@ -24,6 +26,11 @@ const (
 	MaxLength = 256
 )
 
+// minContextWord is the length, in characters, below which a context word
+// is ignored: a guesser gains little from knowing "jo" or "li", and refusing
+// every password that contains them would refuse many good ones.
+const minContextWord = 4
+
 // maxCommonSuffix is the longest run of digits or symbols after a common
 // password that still counts as a common variant.
 const maxCommonSuffix = 5
@@ -36,21 +43,35 @@ var (
 	errInvalid    = errors.New("password contains bytes that are not valid text; type it again")
 	errCommon     = errors.New("password is too common; choose another")
 	errCommonPlus = errors.New("password is a common password with digits or symbols added; choose another")
+	errContext    = errors.New("password must not contain the name of this service or your email address")
 )
 
-// Validate applies the password policy of NIST SP 800-63B-4 to a new
-// password, after NFKC normalization: MinLength to MaxLength characters, and
-// not on the built-in blocklist (ignoring case). There are no composition
-// rules (no "one digit, one symbol"): NIST found they make passwords harder
-// to remember without making them harder to guess.
+// Validate is ValidateFor with no context words.
+func Validate(password string) error { return ValidateFor(password) }
+
+// ValidateFor applies the password policy of NIST SP 800-63B-4 to a new
+// password, after NFKC normalization: MinLength to MaxLength characters, not
+// on the built-in blocklist (ignoring case), and free of the context words.
+// There are no composition rules (no "one digit, one symbol"): NIST found
+// they make passwords harder to remember without making them harder to
+// guess.
 //
 // The blocklist holds the 10,000 most common passwords. A common password
 // followed by up to five digits or symbols ("password123", "Summer2024!") is
 // refused too: guessers try exactly those variants first.
 //
+// Each context word is something a guesser targeting this account knows:
+// the name of the service, the user's email address. The password must not
+// contain it, ignoring case (Unicode case folding after NFKC). A word is
+// also checked in parts, split on anything but letters and digits, and with
+// those separators removed: "john.smith@example.com" gives "john.smith",
+// "john", "smith" and "johnsmith" (for an email address only the part
+// before the "@" is used, and the password must not be the whole address).
+// Words shorter than four characters are ignored.
+//
 // The error's message is a sentence fit to show the user; it never contains
 // the password.
-func Validate(password string) error {
+func ValidateFor(password string, context ...string) error {
 	// Refuse a huge input before normalizing it: no password of MaxLength
 	// characters comes near this many bytes, even with combining marks.
 	if len(password) > 64*MaxLength {
@@ -81,7 +102,43 @@ func Validate(password string) error {
 	if _, ok := blocked[stem]; stem != "" && ok && short {
 		return errCommonPlus
 	}
+	if len(context) > 0 && containsContext(fold(password), context) {
+		return errContext
+	}
 	return nil
+}
+
+// containsContext reports whether the folded password contains one of the
+// context words, or is a whole email address among them (see ValidateFor).
+func containsContext(password string, context []string) bool {
+	for _, word := range context {
+		word = fold(word)
+		if at := strings.LastIndex(word, "@"); at >= 0 {
+			if password == word {
+				return true
+			}
+			// The domain is shared by every user of a provider ("gmail")
+			// and says little about this one; the local part is theirs.
+			word = word[:at]
+		}
+		parts := strings.FieldsFunc(word, func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r)
+		})
+		for _, w := range append(parts, word, strings.Join(parts, "")) {
+			if utf8.RuneCountInString(w) >= minContextWord && strings.Contains(password, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fold returns s in NFKC form with its case folded, so that "LATCHKEY",
+// "Latchkey" and fullwidth "Ｌａｔｃｈｋｅｙ" compare equal. Folding can undo
+// the normalization of a few characters, hence the second NFKC.
+func fold(s string) string {
+	// A Caser keeps state between calls, so each call gets its own.
+	return normalize(cases.Fold().String(normalize(s)))
 }
 
 // blocklistTxt is the 10,000 most common passwords, one per line, lowercase:

@@ -56,6 +56,58 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestValidateFor_Context(t *testing.T) {
+	const issuer, email = "Latchkey", "john.smith@example.com"
+	tests := []struct {
+		name     string
+		password string
+		context  []string
+		want     error
+	}{
+		{"Issuer", "Latchkey1", []string{issuer, email}, errContext},
+		{"IssuerWithSuffix", "latchkey-2026!", []string{issuer, email}, errContext},
+		{"IssuerInsidePhrase", "my latchkey horse battery", []string{issuer, email}, errContext},
+		{"IssuerUpperCase", "LATCHKEY horse", []string{issuer, email}, errContext},
+		{"IssuerFullwidth", "ｌａｔｃｈｋｅｙ horse", []string{issuer, email}, errContext},
+		{"IssuerGivenFullwidth", "latchkey horse", []string{"ＬＡＴＣＨＫＥＹ"}, errContext},
+		{"IssuerGivenUpperCase", "strasse horse battery", []string{"STRASSE"}, errContext},
+		{"IssuerFoldedSharpSInPassword", "straße horse battery", []string{"Strasse"}, errContext},
+		{"IssuerParts", "acme horse battery", []string{"Acme Login"}, errContext},
+		{"IssuerPartsJoined", "acmelogin2026", []string{"Acme-Login"}, errContext},
+		{"EmailLocalParts", "JohnSmith99", []string{issuer, email}, errContext},
+		{"EmailLocalPartFirst", "john horse battery", []string{issuer, email}, errContext},
+		{"EmailLocalPartLast", "battery smith horse", []string{issuer, email}, errContext},
+		{"EmailLocalPartWhole", "x john.smith x", []string{issuer, email}, errContext},
+		{"EmailPlusTag", "horse staple wonderland", []string{"alice+wonderland@example.com"}, errContext},
+		{"EmailUnderscore", "kx8vq2mz maria", []string{"maria_lopez@example.org"}, errContext},
+		{"EmailWhole", "jo@ex.com", []string{"JO@EX.COM"}, errContext},
+		{"EmailWholeCase", "Jo@Example.com", []string{"jo@example.com"}, errContext},
+		{"EmailUnicode", "ÉLODIE horse battery", []string{"élodie@example.fr"}, errContext},
+		{"EmailDomainIgnored", "example horse battery", []string{issuer, email}, nil},
+		{"ShortWordIgnored", "horse abc battery", []string{"abc"}, nil},
+		{"ShortPartsIgnored", "jo li horse battery", []string{"jo.li@example.com"}, nil},
+		{"ShortPartJoinedIsLong", "jolibattery", []string{"jo.li@example.com"}, errContext},
+		{"EmptyWordIgnored", "kx8vq2mzpl", []string{"", "@", "..."}, nil},
+		{"NoContext", "Latchkey1", nil, nil},
+		{"Passphrase", "correct horse battery staple", []string{issuer, email}, nil},
+		{"Random", "kx8vq2mzpl", []string{issuer, email}, nil},
+		{"PartialWord", "latch key horse", []string{issuer, email}, nil},
+		// The shorter rules come first: a short password is told it is short.
+		{"TooShortFirst", "john123", []string{issuer, email}, errTooShort},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateFor(tc.password, tc.context...)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), tc.password) {
+				t.Errorf("got message %q, want one without the password", err)
+			}
+		})
+	}
+}
+
 func TestValidate_Messages(t *testing.T) {
 	tests := []struct {
 		password string
@@ -65,10 +117,11 @@ func TestValidate_Messages(t *testing.T) {
 		{strings.Repeat("a", 300), "password must be at most 256 characters"},
 		{"baseball", "password is too common; choose another"},
 		{"baseball99", "password is a common password with digits or symbols added; choose another"},
+		{"Latchkey1", "password must not contain the name of this service or your email address"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
-			err := Validate(tc.password)
+			err := ValidateFor(tc.password, "Latchkey", "john.smith@example.com")
 			if err == nil {
 				t.Fatalf("got nil, want %q", tc.want)
 			}
