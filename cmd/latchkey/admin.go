@@ -27,7 +27,7 @@ func adminService(ctx context.Context, e env, f *dbFlags, keyring auth.Sealer) (
 		Store:            db,
 		Hasher:           password.NewHasher(password.DefaultParams(), 1, 0, rand.Reader),
 		Sealer:           keyring,
-		ValidatePassword: password.Validate,
+		ValidatePassword: password.ValidateFor,
 		Logger:           logger,
 	})
 	return svc, db, nil

@@ -125,7 +125,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Sealer:           keyring,
 		Throttles:        ratelimit.PasswordThrottles(limiter),
 		IsBusy:           func(err error) bool { return errors.Is(err, password.ErrBusy) },
-		ValidatePassword: password.Validate,
+		ValidatePassword: password.ValidateFor,
 		Logger:           logger,
 	}
 	if gateway != nil {

@@ -19,7 +19,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password, role string) 
 	if len(role) > 64 {
 		return nil, Errorf(KindInvalid, "role is too long (at most 64 characters)")
 	}
-	if err := s.ValidatePassword(password); err != nil {
+	if err := s.ValidatePassword(password, email); err != nil {
 		return nil, err
 	}
 	h, err := s.hasher.Hash(ctx, password)
@@ -79,17 +79,18 @@ func (s *Service) ResetMFA(ctx context.Context, userID int64, c Client, by strin
 // SetPassword sets a user's password without the current one (operators
 // and development only) and signs the user out everywhere.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
-	if err := s.ValidatePassword(password); err != nil {
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.ValidatePassword(password, u.Email); err != nil {
 		return err
 	}
 	h, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return s.hashError(err)
 	}
-	if err := s.store.SetPasswordHash(ctx, userID, h); err != nil {
-		return err
-	}
-	return s.store.DeleteUserSessions(ctx, userID, 0)
+	return s.store.SetPassword(ctx, userID, h, 0)
 }
 
 // RotateKeys re-seals every TOTP secret not sealed under the primary key.

@@ -29,6 +29,9 @@ type User struct {
 	PasswordHash string // argon2id PHC string
 	// PreferredMethod is the second factor used last successfully ("" if none).
 	PreferredMethod string
+	// PasswordVersion counts the password changes. A session is usable only
+	// while it carries the user's current version.
+	PasswordVersion int64
 	CreatedAt       time.Time
 }
 
@@ -47,6 +50,9 @@ type Session struct {
 	ReauthMethod string    // the method of that step-up
 	IP           string
 	UserAgent    string
+	// PasswordVersion is the user's password version when the password was
+	// checked for this session; after a password change the session is dead.
+	PasswordVersion int64
 }
 
 // APIToken is a bearer token for the admin API. Only its SHA-256 is stored.
@@ -109,6 +115,11 @@ type TOTPFactor struct {
 	CreatedAt   time.Time
 	ConfirmedAt time.Time // zero while pending
 	ExpiresAt   time.Time // pending only: when the enrolment lapses
+	// SessionID is the session that started the enrolment (pending only
+	// matters): only it may confirm, so a second session of the user that
+	// never stepped up cannot finish the enrolment and take the new
+	// recovery code.
+	SessionID int64
 }
 
 // RecoveryCode is a user's single account recovery code, kept as a keyed hash.
@@ -133,6 +144,9 @@ type Phone struct {
 	State       string // FactorPending or FactorActive
 	CreatedAt   time.Time
 	ConfirmedAt time.Time // zero while pending
+	// SessionID is the session that started the enrolment; only it may
+	// confirm the pending number.
+	SessionID int64
 }
 
 // SMS code purposes. A code is only good for the purpose, session and

@@ -52,19 +52,15 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client, p
 		return nil, err
 	}
 
+	// An unknown email takes the same path, with the same database calls and
+	// one hash, as a wrong password for a real account: neither the answer
+	// nor its timing may tell them apart. Its user is a stand-in with id 0,
+	// which no account has.
 	u, err := s.store.UserByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
-		// Same work as for a real user: check the account throttle, hash.
-		if err := s.checkThrottles(ctx, keys.account); err != nil {
-			return nil, err
-		}
-		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
-			return nil, s.hashError(err)
-		}
-		s.failThrottles(ctx, keys.ip, keys.accountIP, keys.account)
-		return nil, errInvalidCredentials()
-	}
-	if err != nil {
+	unknown := errors.Is(err, ErrNotFound)
+	if unknown {
+		u = &User{}
+	} else if err != nil {
 		return nil, err
 	}
 
@@ -80,13 +76,24 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client, p
 		}
 	}
 
-	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	var ok, rehash bool
+	if unknown {
+		err = s.hasher.VerifyDummy(ctx, password)
+	} else {
+		ok, rehash, err = s.hasher.Verify(ctx, password, u.PasswordHash)
+	}
 	if err != nil {
 		return nil, s.hashError(err)
 	}
 	if !ok {
 		s.failThrottles(ctx, keys.ip, keys.accountIP, keys.account)
-		s.addEvent(ctx, s.event(u.ID, EventLoginFailed, c, now, "wrong password"))
+		// For an unknown email the event belongs to no account (id 0); the
+		// address typed is not kept: it is sometimes a password.
+		detail := "wrong password"
+		if unknown {
+			detail = "unknown account"
+		}
+		s.addEvent(ctx, s.event(u.ID, EventLoginFailed, c, now, detail))
 		return nil, errInvalidCredentials()
 	}
 	if rehash {
@@ -113,9 +120,12 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client, p
 	if err != nil {
 		return nil, Internal(err)
 	}
+	// The session carries the password version the password was checked
+	// under: if the password changed meanwhile, the session is dead on
+	// arrival.
 	sess := &Session{
 		TokenHash: hash, UserID: u.ID, AAL: aal, CreatedAt: now, LastSeenAt: now,
-		IP: c.IP, UserAgent: c.UserAgent,
+		IP: c.IP, UserAgent: c.UserAgent, PasswordVersion: u.PasswordVersion,
 	}
 	if aal == AAL2 {
 		sess.VerifiedAt = now
@@ -148,10 +158,13 @@ func (s *Service) endPreviousSession(ctx context.Context, token string, keep int
 	}
 }
 
+// rehash stores the password under the current hashing parameters, unless
+// the password changed meanwhile (a compare-and-swap on the old hash, so an
+// upgrade never brings back a password that was just replaced).
 func (s *Service) rehash(ctx context.Context, u *User, password string) {
 	h, err := s.hasher.Hash(ctx, password)
 	if err == nil {
-		err = s.store.SetPasswordHash(ctx, u.ID, h)
+		err = s.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, h)
 	}
 	if err != nil {
 		// The login still succeeds; the next one tries again.

@@ -42,7 +42,10 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal) (*TOTPEnrollment,
 		return nil, Internal(err)
 	}
 	now := s.now()
-	f := &TOTPFactor{UserID: p.User.ID, State: FactorPending, LastStep: -1, CreatedAt: now, ExpiresAt: now.Add(s.cfg.PendingTOTP)}
+	f := &TOTPFactor{
+		UserID: p.User.ID, SessionID: p.Session.ID, State: FactorPending, LastStep: -1,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.PendingTOTP),
+	}
 	err = s.store.PutPendingTOTP(ctx, f, func(id int64) ([]byte, string, error) {
 		return s.sealer.Seal(secret, totpAAD(p.User.ID, id))
 	})
@@ -74,8 +77,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c 
 	if err != nil {
 		return nil, err
 	}
-	if pending == nil {
-		return nil, Errorf(KindConflict, "There is no pending authenticator app to confirm; start again.")
+	// Only the session that started the enrolment (and stepped up for it)
+	// may finish it: another session of the user never verified anything.
+	if pending == nil || pending.SessionID != p.Session.ID {
+		return nil, Errorf(KindConflict, "There is no pending authenticator app to confirm in this session; start again.")
 	}
 	// Confirmation guesses count toward the same per-account lockout.
 	state, admitted, err := s.store.BeginMFAAttempt(ctx, p.User.ID, now, s.cfg.Lockout, false)
@@ -102,7 +107,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c 
 	if active != nil {
 		detail = "replaced the earlier authenticator app"
 	}
-	err = s.store.ActivateTOTP(ctx, p.User.ID, pending.ID, step, now, rc,
+	// Every other session ends with the change: a user who adds a factor
+	// because they fear an intruder must not leave the intruder signed in.
+	err = s.store.ActivateTOTP(ctx, p.User.ID, p.Session.ID, pending.ID, step, now, rc,
 		s.event(p.User.ID, EventTOTPEnrolled, c, now, detail),
 		s.event(p.User.ID, EventRecoveryCodeGenerated, c, now, "issued with the new authenticator app"))
 	if err != nil {
@@ -199,7 +206,8 @@ func (s *Service) SecurityOverview(ctx context.Context, p *Principal) (*Security
 	if err != nil {
 		return nil, err
 	}
-	out := &Security{Methods: methods.List(), TOTPPending: pending != nil, SMSEnabled: methods.SMS}
+	// A pending enrolment shows only in the session that can confirm it.
+	out := &Security{Methods: methods.List(), TOTPPending: pending != nil && pending.SessionID == p.Session.ID, SMSEnabled: methods.SMS}
 	if active != nil {
 		out.TOTPEnabled, out.TOTPEnrolledAt = true, active.ConfirmedAt
 	}
@@ -211,7 +219,7 @@ func (s *Service) SecurityOverview(ctx context.Context, p *Principal) (*Security
 		if phone != nil {
 			out.Phone = s.mask(phone.Number)
 		}
-		out.PhonePending = pendingPhone != nil
+		out.PhonePending = pendingPhone != nil && pendingPhone.SessionID == p.Session.ID
 	}
 	rc, err := s.store.RecoveryCode(ctx, p.User.ID)
 	switch {

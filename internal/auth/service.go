@@ -109,8 +109,9 @@ type Service struct {
 	smsStore  SMSStore // the store, when it keeps phones
 	throttles Throttles
 	isBusy    func(error) bool
-	// validatePassword is the password policy (length, blocklist).
-	validatePassword func(string) error
+	// validatePassword is the password policy (length, blocklist, context
+	// words).
+	validatePassword func(password string, context ...string) error
 	now              func() time.Time
 	rand             io.Reader
 	logger           *slog.Logger
@@ -129,8 +130,10 @@ type Deps struct {
 	Throttles Throttles
 	// IsBusy reports whether a hasher error means "overloaded, try later".
 	IsBusy func(error) bool
-	// ValidatePassword applies the password policy to a new password.
-	ValidatePassword func(string) error
+	// ValidatePassword applies the password policy to a new password;
+	// context holds words the password must not contain (the issuer name,
+	// the account's email).
+	ValidatePassword func(password string, context ...string) error
 	Now              func() time.Time
 	Rand             io.Reader
 	Logger           *slog.Logger

@@ -81,14 +81,22 @@ func (s *Service) GateFor(ctx context.Context, p *Principal) (Gate, error) {
 	return GateChallenge, nil
 }
 
-// ChangePassword checks the current password, sets the new one and ends
-// every other session of the user. Wrong current passwords are throttled
-// like logins.
+// ChangePassword sets a new password and ends every other session of the
+// user. Like every change to how the account is protected it needs a fresh
+// step-up in this session (by a second factor the user has, or the
+// password for a user with none): a holder of a stolen session and the
+// password must not be able to evict the owner. The current password is
+// checked too, throttled like a login. The new hash, the new password
+// version and the end of the other sessions commit together, so a sign-in
+// racing the change cannot keep a session made with the old password.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, c Client) error {
 	if current == "" {
 		return Errorf(KindInvalid, "current_password is required")
 	}
-	if err := s.ValidatePassword(next); err != nil {
+	if err := s.ValidatePassword(next, p.User.Email); err != nil {
+		return err
+	}
+	if err := s.requireStepUp(ctx, p, nil); err != nil {
 		return err
 	}
 	if err := s.checkPassword(ctx, p.User, current, c); err != nil {
@@ -98,15 +106,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return s.hashError(err)
 	}
-	if err := s.store.SetPasswordHash(ctx, p.User.ID, h); err != nil {
-		return err
-	}
 	// A password change must cut off anyone who was using the old one.
-	if err := s.store.DeleteUserSessions(ctx, p.User.ID, p.Session.ID); err != nil {
-		return err
-	}
-	s.addEvent(ctx, s.event(p.User.ID, EventPasswordChanged, c, s.now(), "other sessions signed out"))
-	return nil
+	return s.store.SetPassword(ctx, p.User.ID, h, p.Session.ID,
+		s.event(p.User.ID, EventPasswordChanged, c, s.now(), "other sessions signed out"))
 }
 
 // checkPassword verifies the user's password for a signed-in action
@@ -130,13 +132,15 @@ func (s *Service) checkPassword(ctx context.Context, u *User, password string, c
 	return nil
 }
 
-// passwordValidator is set by the wiring (the password package's policy).
-// ValidatePassword applies it.
-func (s *Service) ValidatePassword(pw string) error {
+// ValidatePassword applies the password policy (set by the wiring: the
+// password package's) to a new password of the account with this email.
+// The issuer name and the email are the context words the policy refuses
+// inside a password (NIST SP 800-63B-4 §3.1.1.2).
+func (s *Service) ValidatePassword(pw, email string) error {
 	if s.validatePassword == nil {
 		return nil
 	}
-	if err := s.validatePassword(pw); err != nil {
+	if err := s.validatePassword(pw, s.cfg.Issuer, email); err != nil {
 		return &Error{Kind: KindInvalid, Message: err.Error()}
 	}
 	return nil

@@ -229,7 +229,8 @@ func (s *Service) StartPhone(ctx context.Context, p *Principal, input string, c 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.smsStore.PutPendingPhone(ctx, &Phone{UserID: p.User.ID, Number: number, State: FactorPending, CreatedAt: s.now()}); err != nil {
+	pending := &Phone{UserID: p.User.ID, SessionID: p.Session.ID, Number: number, State: FactorPending, CreatedAt: s.now()}
+	if err := s.smsStore.PutPendingPhone(ctx, pending); err != nil {
 		return nil, err
 	}
 	return sent, nil
@@ -250,8 +251,10 @@ func (s *Service) ConfirmPhone(ctx context.Context, p *Principal, code string, c
 	if err != nil {
 		return nil, err
 	}
-	if pending == nil {
-		return nil, Errorf(KindConflict, "There is no pending phone number to confirm; add it again.")
+	// Only the session that started the change (and stepped up for it) may
+	// finish it.
+	if pending == nil || pending.SessionID != p.Session.ID {
+		return nil, Errorf(KindConflict, "There is no pending phone number to confirm in this session; add it again.")
 	}
 	now := s.now()
 	state, admitted, err := s.store.BeginMFAAttempt(ctx, p.User.ID, now, s.cfg.Lockout, false)
@@ -277,7 +280,8 @@ func (s *Service) ConfirmPhone(ctx context.Context, p *Principal, code string, c
 	if active != nil {
 		detail = "phone " + s.sms.Mask(pending.Number) + " replaced " + s.sms.Mask(active.Number)
 	}
-	err = s.smsStore.ActivatePhone(ctx, p.User.ID, pending.ID, now, rc,
+	// Every other session ends with the change, as for a new app.
+	err = s.smsStore.ActivatePhone(ctx, p.User.ID, p.Session.ID, pending.ID, now, rc,
 		s.event(p.User.ID, EventPhoneAdded, c, now, detail),
 		s.event(p.User.ID, EventRecoveryCodeGenerated, c, now, "issued with the new phone"))
 	if err != nil {

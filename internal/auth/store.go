@@ -75,12 +75,23 @@ type Store interface {
 	// ListUsers returns the users with this email, or all users (by id) if
 	// email is empty.
 	ListUsers(ctx context.Context, email string) ([]*User, error)
-	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	// ReplacePasswordHash sets the user's hash to newHash only while it is
+	// still oldHash (a rehash after login must never undo a password change
+	// that committed meanwhile); ErrNotFound otherwise.
+	ReplacePasswordHash(ctx context.Context, userID int64, oldHash, newHash string) error
+	// SetPassword, in one transaction: sets a new password hash, moves the
+	// user's password version on, deletes every session of the user except
+	// keepSessionID (0 deletes them all), carries that one to the new
+	// version, and records the events. A session made with the old password
+	// meanwhile, by a sign-in that raced this, carries the old version and so
+	// is never usable.
+	SetPassword(ctx context.Context, userID int64, hash string, keepSessionID int64, events ...*Event) error
 
 	// CreateSession inserts s and sets s.ID.
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByTokenHash returns the session with this token hash and its
-	// user, in one query (this is the hot path of every request).
+	// user, in one query (this is the hot path of every request). A session
+	// whose password version is not the user's is not found.
 	SessionByTokenHash(ctx context.Context, hash []byte) (*Session, *User, error)
 	// TouchSessions moves last_seen_at of each session in seen forward to
 	// its time (never back), in short transactions; sessions that are gone
@@ -94,9 +105,6 @@ type Store interface {
 	// SetSessionReauth records a step-up made in session id.
 	SetSessionReauth(ctx context.Context, id int64, method string, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
-	// DeleteUserSessions deletes every session of the user except exceptID
-	// (0 deletes them all).
-	DeleteUserSessions(ctx context.Context, userID, exceptID int64) error
 	// DeleteExpiredSessions deletes sessions last seen before idleBefore or
 	// created before createdBefore, and returns how many.
 	DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error)
@@ -153,8 +161,9 @@ type Store interface {
 	// ActivateTOTP, in one transaction: deletes the user's earlier active
 	// factor, makes pending factor pendingID active with last_step = step
 	// (only if it is still pending and not expired at now, else KindConflict),
-	// replaces the recovery code with rc, and records the events.
-	ActivateTOTP(ctx context.Context, userID, pendingID, step int64, now time.Time, rc *RecoveryCode, events ...*Event) error
+	// replaces the recovery code with rc, deletes every session of the user
+	// except keepSessionID, and records the events.
+	ActivateTOTP(ctx context.Context, userID, keepSessionID, pendingID, step int64, now time.Time, rc *RecoveryCode, events ...*Event) error
 	// DeleteTOTP deletes the user's active and pending factors and records the
 	// events; when that leaves no method it also deletes the recovery code.
 	// It reports false (and records nothing) if there was no active factor.
@@ -193,8 +202,9 @@ type SMSStore interface {
 	PutPendingPhone(ctx context.Context, p *Phone) error
 	// ActivatePhone, in one transaction: deletes the user's active number,
 	// makes pending number pendingID active (KindConflict if it is no longer
-	// pending), replaces the recovery code with rc, and records the events.
-	ActivatePhone(ctx context.Context, userID, pendingID int64, now time.Time, rc *RecoveryCode, events ...*Event) error
+	// pending), replaces the recovery code with rc, deletes every session of
+	// the user except keepSessionID, and records the events.
+	ActivatePhone(ctx context.Context, userID, keepSessionID, pendingID int64, now time.Time, rc *RecoveryCode, events ...*Event) error
 	// DeletePhone deletes the user's active and pending numbers and records
 	// the events; when that leaves no method it also deletes the recovery
 	// code. It reports false (and records nothing) if there was no active

@@ -9,11 +9,11 @@ import (
 )
 
 // phoneColumns are the columns scanPhone reads, in its order.
-const phoneColumns = `id, user_id, number, state, created_at, confirmed_at`
+const phoneColumns = `id, user_id, number, state, created_at, confirmed_at, session_id`
 
 func scanPhone(row scanner) (*auth.Phone, error) {
 	p := &auth.Phone{}
-	err := row.Scan(&p.ID, &p.UserID, &p.Number, &p.State, scanTime(&p.CreatedAt), scanTime(&p.ConfirmedAt))
+	err := row.Scan(&p.ID, &p.UserID, &p.Number, &p.State, scanTime(&p.CreatedAt), scanTime(&p.ConfirmedAt), scanID(&p.SessionID))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (db *DB) Phones(ctx context.Context, userID int64) (active, pending *auth.P
 	return active, pending, nil
 }
 
-// PutPendingPhone inserts p (UserID, Number in E.164, CreatedAt) as the
+// PutPendingPhone inserts p (UserID, SessionID, Number in E.164, CreatedAt) as the
 // user's pending number, deleting any earlier pending one, in one
 // transaction, and sets p.ID and p.State; auth.ErrNotFound if the user does
 // not exist. The active number, if any, stays until ActivatePhone.
@@ -62,10 +62,10 @@ func (db *DB) PutPendingPhone(ctx context.Context, p *auth.Phone) error {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `
-			INSERT INTO phones (user_id, number, state, created_at)
-			VALUES ($1, $2, 'pending', $3)
+			INSERT INTO phones (user_id, number, state, created_at, session_id)
+			VALUES ($1, $2, 'pending', $3, $4)
 			RETURNING id`,
-			p.UserID, p.Number, timeValue(p.CreatedAt),
+			p.UserID, p.Number, timeValue(p.CreatedAt), idValue(p.SessionID),
 		).Scan(&id)
 	})
 	if err != nil {
@@ -79,9 +79,10 @@ func (db *DB) PutPendingPhone(ctx context.Context, p *auth.Phone) error {
 // makes pending number pendingID active, confirmed at now (only while it is
 // still the user's pending number, else an *auth.Error of KindConflict and
 // nothing changes), replaces the recovery code with rc (kept as it is if rc
-// is nil; rc.UserID 0 means userID), and records the events (UserID 0
-// means userID).
-func (db *DB) ActivatePhone(ctx context.Context, userID, pendingID int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
+// is nil; rc.UserID 0 means userID), deletes every session of the user
+// except keepSessionID (0: all), and records the events (UserID 0 means
+// userID).
+func (db *DB) ActivatePhone(ctx context.Context, userID, keepSessionID, pendingID int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
 	err := db.inTx(ctx, func(tx querier) error {
 		// The earlier active number goes first: at most one active number
 		// per user is a unique index. If the pending one turns out to be
@@ -102,6 +103,9 @@ func (db *DB) ActivatePhone(ctx context.Context, userID, pendingID int64, now ti
 			if err := upsertRecoveryCode(ctx, tx, rc); err != nil {
 				return err
 			}
+		}
+		if err := deleteOtherSessions(ctx, tx, userID, keepSessionID); err != nil {
+			return err
 		}
 		return insertUserEvents(ctx, tx, userID, events)
 	})

@@ -15,23 +15,26 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
 	err := db.write(ctx, func(q querier) error {
 		return q.QueryRowContext(ctx, `
 			INSERT INTO sessions (token_hash, user_id, aal, created_at, last_seen_at,
-				verified_at, reauth_at, reauth_method, ip, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				verified_at, reauth_at, reauth_method, ip, user_agent, password_version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			RETURNING id`,
 			s.TokenHash, s.UserID, s.AAL, timeValue(s.CreatedAt), timeValue(s.LastSeenAt),
-			timeValue(s.VerifiedAt), timeValue(s.ReauthAt), s.ReauthMethod, s.IP, s.UserAgent,
+			timeValue(s.VerifiedAt), timeValue(s.ReauthAt), s.ReauthMethod, s.IP, s.UserAgent, s.PasswordVersion,
 		).Scan(&s.ID)
 	})
 	return db.fail("create session", err)
 }
 
 // sessionByTokenHashSQL is the lookup of every request: one indexed join.
+// A session made under an earlier password version (a sign-in that checked
+// the old password while it was being changed) is not found: the password
+// change, not the race, decides.
 const sessionByTokenHashSQL = `
 	SELECT s.id, s.token_hash, s.user_id, s.aal, s.created_at, s.last_seen_at,
-		s.verified_at, s.reauth_at, s.reauth_method, s.ip, s.user_agent,
-		u.id, u.email, u.role, u.password_hash, u.preferred_method, u.created_at
+		s.verified_at, s.reauth_at, s.reauth_method, s.ip, s.user_agent, s.password_version,
+		u.id, u.email, u.role, u.password_hash, u.preferred_method, u.password_version, u.created_at
 	FROM sessions s JOIN users u ON u.id = s.user_id
-	WHERE s.token_hash = $1`
+	WHERE s.token_hash = $1 AND s.password_version = u.password_version`
 
 // SessionByTokenHash returns the session with this token hash and its user
 // in one query on the reader pool: this is the lookup of every request.
@@ -41,8 +44,8 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte) (*auth.Sessio
 	s, u := &auth.Session{}, &auth.User{}
 	err := row.Scan(
 		&s.ID, &s.TokenHash, &s.UserID, &s.AAL, scanTime(&s.CreatedAt), scanTime(&s.LastSeenAt),
-		scanTime(&s.VerifiedAt), scanTime(&s.ReauthAt), &s.ReauthMethod, &s.IP, &s.UserAgent,
-		&u.ID, &u.Email, &u.Role, &u.PasswordHash, &u.PreferredMethod, scanTime(&u.CreatedAt),
+		scanTime(&s.VerifiedAt), scanTime(&s.ReauthAt), &s.ReauthMethod, &s.IP, &s.UserAgent, &s.PasswordVersion,
+		&u.ID, &u.Email, &u.Role, &u.PasswordHash, &u.PreferredMethod, &u.PasswordVersion, scanTime(&u.CreatedAt),
 	)
 	if err != nil {
 		return nil, nil, db.fail("session by token hash", err)
@@ -111,8 +114,15 @@ func (db *DB) DeleteSession(ctx context.Context, id int64) error {
 // DeleteUserSessions deletes every session of the user except exceptID (0
 // deletes them all). Deleting none is not an error.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID, exceptID int64) error {
-	_, err := db.writeCount(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, exceptID)
+	err := db.write(ctx, func(q querier) error { return deleteOtherSessions(ctx, q, userID, exceptID) })
 	return db.fail("delete user sessions", err)
+}
+
+// deleteOtherSessions deletes every session of the user except keepID (0
+// deletes them all).
+func deleteOtherSessions(ctx context.Context, q querier, userID, keepID int64) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keepID)
+	return err
 }
 
 // DeleteExpiredSessions deletes the sessions last seen before idleBefore or

@@ -171,7 +171,7 @@ func TestDB_ActivatePhone(t *testing.T) {
 			p := mustPendingPhone(t, db, u.ID, "+447700900123", t0)
 			now := t0.Add(time.Minute)
 			rc := &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: now}
-			err := db.ActivatePhone(t.Context(), u.ID, p.ID, now, rc,
+			err := db.ActivatePhone(t.Context(), u.ID, 0, p.ID, now, rc,
 				&auth.Event{Type: auth.EventPhoneAdded, At: now},
 				&auth.Event{Type: auth.EventRecoveryCodeGenerated, At: now})
 			if err != nil {
@@ -207,7 +207,7 @@ func TestDB_ActivatePhone(t *testing.T) {
 			mustRecoveryCode(t, db, u.ID, "old-rc")
 			first := mustPendingPhone(t, db, u.ID, "+14155550001", t0)
 			second := mustPendingPhone(t, db, u.ID, "+14155550002", t0)
-			err := db.ActivatePhone(t.Context(), u.ID, first.ID, t0, &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: t0},
+			err := db.ActivatePhone(t.Context(), u.ID, 0, first.ID, t0, &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: t0},
 				&auth.Event{Type: auth.EventPhoneAdded, At: t0})
 			wantKind(t, err, auth.KindConflict, noPending)
 			// Rolled back: the active number, the pending one, the
@@ -227,10 +227,10 @@ func TestDB_ActivatePhone(t *testing.T) {
 		t.Run("ErrConflictTwice", func(t *testing.T) {
 			u := mustCreateUser(t, db, "twice@example.com")
 			p := mustPendingPhone(t, db, u.ID, "+14155550123", t0)
-			if err := db.ActivatePhone(t.Context(), u.ID, p.ID, t0, nil); err != nil {
+			if err := db.ActivatePhone(t.Context(), u.ID, 0, p.ID, t0, nil); err != nil {
 				t.Fatal(err)
 			}
-			wantKind(t, db.ActivatePhone(t.Context(), u.ID, p.ID, t0, nil), auth.KindConflict, noPending)
+			wantKind(t, db.ActivatePhone(t.Context(), u.ID, 0, p.ID, t0, nil), auth.KindConflict, noPending)
 			active, _, _ := db.Phones(t.Context(), u.ID)
 			if active == nil || active.ID != p.ID {
 				t.Errorf("got active %+v, want %d to stay active", active, p.ID)
@@ -240,7 +240,7 @@ func TestDB_ActivatePhone(t *testing.T) {
 			a := mustCreateUser(t, db, "owner@example.com")
 			b := mustCreateUser(t, db, "thief@example.com")
 			p := mustPendingPhone(t, db, a.ID, "+14155550123", t0)
-			wantKind(t, db.ActivatePhone(t.Context(), b.ID, p.ID, t0, nil), auth.KindConflict, noPending)
+			wantKind(t, db.ActivatePhone(t.Context(), b.ID, 0, p.ID, t0, nil), auth.KindConflict, noPending)
 		})
 	})
 }
@@ -309,9 +309,10 @@ func TestDB_DeletePhone(t *testing.T) {
 // and codes go, the send log (which the caps count) stays.
 func TestDB_ResetMFA_SMS(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		u, s := mustSMSUser(t, db, "a")
+		u := mustCreateUser(t, db, "a@example.com")
 		_, other := mustSMSUser(t, db, "b")
-		mustAddPhone(t, db, u.ID, auth.FactorActive)
+		mustAddPhone(t, db, u.ID, auth.FactorActive) // ends the user's sessions, so the session comes after
+		s := mustCreateSession(t, db, u.ID, "a")
 		mustPendingPhone(t, db, u.ID, "+447700900123", t0)
 		mustSendSMS(t, db, s, "+14155550123", testIP, t0, auth.SMSLimits{})
 		mustReserveSMS(t, db, smsCode(s, auth.PurposeEnroll, "+447700900123", t0), testIP, t0, auth.SMSLimits{})

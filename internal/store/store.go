@@ -369,3 +369,20 @@ func idValue(id int64) any {
 	}
 	return id
 }
+
+// scanID reads an optional reference into *id: 0 for NULL (see idValue).
+func scanID(id *int64) sql.Scanner { return idScanner{id} }
+
+type idScanner struct{ id *int64 }
+
+func (s idScanner) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*s.id = 0
+	case int64:
+		*s.id = v
+	default:
+		return fmt.Errorf("scan id: unexpected %T", src)
+	}
+	return nil
+}

@@ -88,7 +88,7 @@ func mustCreateSession(tb testing.TB, db *store.DB, userID int64, token string) 
 func mustActiveTOTP(tb testing.TB, db *store.DB, userID, step int64) *auth.TOTPFactor {
 	tb.Helper()
 	f := mustPendingTOTP(tb, db, userID, t0.Add(10*time.Minute))
-	if err := db.ActivateTOTP(tb.Context(), userID, f.ID, step, t0, nil); err != nil {
+	if err := db.ActivateTOTP(tb.Context(), userID, 0, f.ID, step, t0, nil); err != nil {
 		tb.Fatalf("activate totp: %v", err)
 	}
 	return f
@@ -122,7 +122,7 @@ func mustAddPhone(tb testing.TB, db *store.DB, userID int64, state string) *auth
 		tb.Fatalf("put pending phone: %v", err)
 	}
 	if state == auth.FactorActive {
-		if err := db.ActivatePhone(tb.Context(), userID, p.ID, t0, nil); err != nil {
+		if err := db.ActivatePhone(tb.Context(), userID, 0, p.ID, t0, nil); err != nil {
 			tb.Fatalf("activate phone: %v", err)
 		}
 		p.State, p.ConfirmedAt = auth.FactorActive, t0
@@ -420,20 +420,87 @@ func TestDB_ListUsers(t *testing.T) {
 	})
 }
 
-func TestDB_SetPasswordHash(t *testing.T) {
+func TestDB_ReplacePasswordHash(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
-			if err := db.SetPasswordHash(t.Context(), u.ID, "new"); err != nil {
+			if err := db.ReplacePasswordHash(t.Context(), u.ID, u.PasswordHash, "new"); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := db.UserByID(t.Context(), u.ID)
-			if got.PasswordHash != "new" {
-				t.Errorf("got hash %q, want %q", got.PasswordHash, "new")
+			if got.PasswordHash != "new" || got.PasswordVersion != u.PasswordVersion {
+				t.Errorf("got hash %q version %d, want %q version %d", got.PasswordHash, got.PasswordVersion, "new", u.PasswordVersion)
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.SetPasswordHash(t.Context(), 999, "new"))
+			wantNotFound(t, db.ReplacePasswordHash(t.Context(), 999, "", "new"))
+		})
+		t.Run("ChangedMeanwhile", func(t *testing.T) {
+			// A rehash that lost the race to a password change changes nothing.
+			u := mustCreateUser(t, db, "b@example.com")
+			if err := db.SetPassword(t.Context(), u.ID, "changed", 0); err != nil {
+				t.Fatal(err)
+			}
+			wantNotFound(t, db.ReplacePasswordHash(t.Context(), u.ID, u.PasswordHash, "rehashed old"))
+			got, _ := db.UserByID(t.Context(), u.ID)
+			if got.PasswordHash != "changed" {
+				t.Errorf("got hash %q, want %q", got.PasswordHash, "changed")
+			}
+		})
+	})
+}
+
+func TestDB_SetPassword(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		t.Run("OK", func(t *testing.T) {
+			u := mustCreateUser(t, db, "a@example.com")
+			keep, other := mustCreateSession(t, db, u.ID, "keep"), mustCreateSession(t, db, u.ID, "other")
+			if err := db.SetPassword(t.Context(), u.ID, "new", keep.ID,
+				&auth.Event{Type: auth.EventPasswordChanged, At: t0}); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := db.UserByID(t.Context(), u.ID)
+			if got.PasswordHash != "new" || got.PasswordVersion != u.PasswordVersion+1 {
+				t.Errorf("got hash %q version %d, want %q version %d", got.PasswordHash, got.PasswordVersion, "new", u.PasswordVersion+1)
+			}
+			// The session that changed it goes on under the new version.
+			s, _, err := db.SessionByTokenHash(t.Context(), keep.TokenHash)
+			if err != nil || s.PasswordVersion != got.PasswordVersion {
+				t.Fatalf("kept session: %v, %v", s, err)
+			}
+			_, _, err = db.SessionByTokenHash(t.Context(), other.TokenHash)
+			wantNotFound(t, err)
+			events, _ := db.ListEvents(t.Context(), u.ID, 10)
+			if len(events) != 1 || events[0].Type != auth.EventPasswordChanged {
+				t.Errorf("got events %v, want one password_changed", events)
+			}
+		})
+		t.Run("AllSessions", func(t *testing.T) {
+			u := mustCreateUser(t, db, "b@example.com")
+			s := mustCreateSession(t, db, u.ID, "s")
+			if err := db.SetPassword(t.Context(), u.ID, "new", 0); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := db.SessionByTokenHash(t.Context(), s.TokenHash)
+			wantNotFound(t, err)
+		})
+		t.Run("StaleSessionIsNotFound", func(t *testing.T) {
+			// A session inserted with the version read before a password
+			// change (a sign-in that raced it) is never usable.
+			u := mustCreateUser(t, db, "c@example.com")
+			if err := db.SetPassword(t.Context(), u.ID, "new", 0); err != nil {
+				t.Fatal(err)
+			}
+			stale := &auth.Session{TokenHash: hash("stale"), UserID: u.ID, AAL: auth.AAL2, CreatedAt: t0, LastSeenAt: t0,
+				PasswordVersion: u.PasswordVersion}
+			if err := db.CreateSession(t.Context(), stale); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := db.SessionByTokenHash(t.Context(), stale.TokenHash)
+			wantNotFound(t, err)
+		})
+		t.Run("ErrNotFound", func(t *testing.T) {
+			wantNotFound(t, db.SetPassword(t.Context(), 999, "new", 0))
 		})
 	})
 }
@@ -1306,7 +1373,7 @@ func TestDB_ActivateTOTP(t *testing.T) {
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
 			now := t0.Add(time.Minute)
 			rc := &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: now}
-			err := db.ActivateTOTP(t.Context(), u.ID, p.ID, 42, now, rc,
+			err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 42, now, rc,
 				&auth.Event{Type: auth.EventTOTPEnrolled, At: now},
 				&auth.Event{Type: auth.EventRecoveryCodeGenerated, At: now})
 			if err != nil {
@@ -1342,7 +1409,7 @@ func TestDB_ActivateTOTP(t *testing.T) {
 			u := mustCreateUser(t, db, "expired@example.com")
 			old := mustActiveTOTP(t, db, u.ID, 5)
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Minute))
-			err := db.ActivateTOTP(t.Context(), u.ID, p.ID, 42, t0.Add(time.Minute), nil,
+			err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 42, t0.Add(time.Minute), nil,
 				&auth.Event{Type: auth.EventTOTPEnrolled, At: t0})
 			wantKind(t, err, auth.KindConflict, noPending)
 			// Rolled back: the earlier active factor is still active, and
@@ -1356,10 +1423,10 @@ func TestDB_ActivateTOTP(t *testing.T) {
 		t.Run("ErrConflictTwice", func(t *testing.T) {
 			u := mustCreateUser(t, db, "twice@example.com")
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
-			if err := db.ActivateTOTP(t.Context(), u.ID, p.ID, 1, t0, nil); err != nil {
+			if err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 1, t0, nil); err != nil {
 				t.Fatal(err)
 			}
-			err := db.ActivateTOTP(t.Context(), u.ID, p.ID, 2, t0, nil)
+			err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 2, t0, nil)
 			wantKind(t, err, auth.KindConflict, noPending)
 			active, _, _ := db.TOTPFactors(t.Context(), u.ID, t0)
 			if active == nil || active.ID != p.ID {
@@ -1370,7 +1437,7 @@ func TestDB_ActivateTOTP(t *testing.T) {
 			a := mustCreateUser(t, db, "owner@example.com")
 			b := mustCreateUser(t, db, "thief@example.com")
 			p := mustPendingTOTP(t, db, a.ID, t0.Add(time.Hour))
-			wantKind(t, db.ActivateTOTP(t.Context(), b.ID, p.ID, 1, t0, nil), auth.KindConflict, noPending)
+			wantKind(t, db.ActivateTOTP(t.Context(), b.ID, 0, p.ID, 1, t0, nil), auth.KindConflict, noPending)
 		})
 	})
 }
@@ -1667,6 +1734,64 @@ func BenchmarkAttemptMFA(b *testing.B) {
 			if err != nil || !admitted || !ok {
 				b.Fatalf("step %d: admitted %v ok %v err %v, want a success", i+1, admitted, ok, err)
 			}
+		}
+	})
+}
+
+// TestDB_ActivateEndsOtherSessions checks that confirming an app or a phone
+// ends every other session of the user in the same transaction, keeps the
+// confirming one, and leaves other users alone; and that a pending factor
+// keeps the session that started it.
+func TestDB_ActivateEndsOtherSessions(t *testing.T) {
+	activate := map[string]func(t *testing.T, db *store.DB, userID, keep int64){
+		"totp": func(t *testing.T, db *store.DB, userID, keep int64) {
+			t.Helper()
+			f := &auth.TOTPFactor{UserID: userID, SessionID: keep, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			err := db.PutPendingTOTP(t.Context(), f, func(id int64) ([]byte, string, error) { return []byte("s"), "k1", nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, pending, _ := db.TOTPFactors(t.Context(), userID, t0)
+			if pending == nil || pending.SessionID != keep {
+				t.Fatalf("got pending %+v, want it bound to session %d", pending, keep)
+			}
+			if err := db.ActivateTOTP(t.Context(), userID, keep, f.ID, 1, t0, nil); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"phone": func(t *testing.T, db *store.DB, userID, keep int64) {
+			t.Helper()
+			p := &auth.Phone{UserID: userID, SessionID: keep, Number: "+14155550123", CreatedAt: t0}
+			if err := db.PutPendingPhone(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			_, pending, _ := db.Phones(t.Context(), userID)
+			if pending == nil || pending.SessionID != keep {
+				t.Fatalf("got pending %+v, want it bound to session %d", pending, keep)
+			}
+			if err := db.ActivatePhone(t.Context(), userID, keep, p.ID, t0, nil); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		for name, fn := range activate {
+			t.Run(name, func(t *testing.T) {
+				u := mustCreateUser(t, db, name+"@example.com")
+				other := mustCreateUser(t, db, name+"-other@example.com")
+				keep := mustCreateSession(t, db, u.ID, name+"-keep")
+				gone := mustCreateSession(t, db, u.ID, name+"-gone")
+				stays := mustCreateSession(t, db, other.ID, name+"-stays")
+				fn(t, db, u.ID, keep.ID)
+				if _, _, err := db.SessionByTokenHash(t.Context(), keep.TokenHash); err != nil {
+					t.Errorf("confirming session: %v", err)
+				}
+				_, _, err := db.SessionByTokenHash(t.Context(), gone.TokenHash)
+				wantNotFound(t, err)
+				if _, _, err := db.SessionByTokenHash(t.Context(), stays.TokenHash); err != nil {
+					t.Errorf("another user's session: %v", err)
+				}
+			})
 		}
 	})
 }

@@ -10,12 +10,12 @@ import (
 )
 
 // totpColumns are the columns scanTOTPFactor reads, in its order.
-const totpColumns = `id, user_id, state, sealed_secret, key_id, last_step, created_at, confirmed_at, expires_at`
+const totpColumns = `id, user_id, state, sealed_secret, key_id, last_step, created_at, confirmed_at, expires_at, session_id`
 
 func scanTOTPFactor(row scanner) (*auth.TOTPFactor, error) {
 	f := &auth.TOTPFactor{}
 	err := row.Scan(&f.ID, &f.UserID, &f.State, &f.SealedSecret, &f.KeyID, &f.LastStep,
-		scanTime(&f.CreatedAt), scanTime(&f.ConfirmedAt), scanTime(&f.ExpiresAt))
+		scanTime(&f.CreatedAt), scanTime(&f.ConfirmedAt), scanTime(&f.ExpiresAt), scanID(&f.SessionID))
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (db *DB) TOTPFactors(ctx context.Context, userID int64, now time.Time) (act
 	return active, pending, nil
 }
 
-// PutPendingTOTP inserts f (UserID, CreatedAt, ExpiresAt) as the user's
+// PutPendingTOTP inserts f (UserID, SessionID, CreatedAt, ExpiresAt) as the user's
 // pending factor, deleting any earlier pending one, and sets f.ID, f.State,
 // f.LastStep (-1), f.SealedSecret and f.KeyID. seal is called with the new
 // id inside the transaction, so the secret can be bound to it; it must not
@@ -75,10 +75,10 @@ func (db *DB) PutPendingTOTP(ctx context.Context, f *auth.TOTPFactor, seal func(
 		// The id comes first and the secret after, because the sealed
 		// secret's additional data names the factor id.
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO totp_factors (user_id, state, sealed_secret, key_id, last_step, created_at, expires_at)
-			VALUES ($1, 'pending', $2, '', -1, $3, $4)
+			INSERT INTO totp_factors (user_id, state, sealed_secret, key_id, last_step, created_at, expires_at, session_id)
+			VALUES ($1, 'pending', $2, '', -1, $3, $4, $5)
 			RETURNING id`,
-			f.UserID, []byte{}, timeValue(f.CreatedAt), timeValue(f.ExpiresAt),
+			f.UserID, []byte{}, timeValue(f.CreatedAt), timeValue(f.ExpiresAt), idValue(f.SessionID),
 		).Scan(&id)
 		if err != nil {
 			return err
@@ -119,9 +119,10 @@ func (db *DB) ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, 
 // factor, makes pending factor pendingID active with last_step = step (only
 // while it is still pending and not expired at now, else an *auth.Error of
 // KindConflict and nothing changes), replaces the recovery code with rc
-// (kept as it is if rc is nil; rc.UserID 0 means userID), and records the
-// events (UserID 0 means userID).
-func (db *DB) ActivateTOTP(ctx context.Context, userID, pendingID, step int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
+// (kept as it is if rc is nil; rc.UserID 0 means userID), deletes every
+// session of the user except keepSessionID (0: all), and records the events
+// (UserID 0 means userID).
+func (db *DB) ActivateTOTP(ctx context.Context, userID, keepSessionID, pendingID, step int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
 	err := db.inTx(ctx, func(tx querier) error {
 		// The earlier active factor goes first: at most one active factor
 		// per user is a unique index. If the pending one turns out to be
@@ -142,6 +143,9 @@ func (db *DB) ActivateTOTP(ctx context.Context, userID, pendingID, step int64, n
 			if err := upsertRecoveryCode(ctx, tx, rc); err != nil {
 				return err
 			}
+		}
+		if err := deleteOtherSessions(ctx, tx, userID, keepSessionID); err != nil {
+			return err
 		}
 		return insertUserEvents(ctx, tx, userID, events)
 	})

@@ -8,13 +8,13 @@ import (
 )
 
 // userColumns are the columns scanUser reads, in its order.
-const userColumns = `id, email, role, password_hash, preferred_method, created_at`
+const userColumns = `id, email, role, password_hash, preferred_method, password_version, created_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(row scanner) (*auth.User, error) {
 	u := &auth.User{}
-	err := row.Scan(&u.ID, &u.Email, &u.Role, &u.PasswordHash, &u.PreferredMethod, scanTime(&u.CreatedAt))
+	err := row.Scan(&u.ID, &u.Email, &u.Role, &u.PasswordHash, &u.PreferredMethod, &u.PasswordVersion, scanTime(&u.CreatedAt))
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +88,41 @@ func (db *DB) ListUsers(ctx context.Context, email string) ([]*auth.User, error)
 	return users, nil
 }
 
-// SetPasswordHash replaces the user's password hash (auth.ErrNotFound if
-// there is no such user).
-func (db *DB) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
-	err := db.writeOne(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
-	return db.fail("set password hash", err)
+// ReplacePasswordHash sets the user's password hash to newHash only while
+// it is still oldHash, and returns auth.ErrNotFound otherwise (no such user,
+// or the password changed meanwhile). The version stays: the password is
+// the same, only its hash is renewed.
+func (db *DB) ReplacePasswordHash(ctx context.Context, userID int64, oldHash, newHash string) error {
+	err := db.writeOne(ctx, `UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`,
+		userID, oldHash, newHash)
+	return db.fail("replace password hash", err)
+}
+
+// SetPassword sets a new password hash for the user, moves the password
+// version on, deletes every session of the user except keepSessionID (0
+// deletes them all), carries that session to the new version, and records
+// the events (UserID 0 means userID), in one transaction; auth.ErrNotFound
+// if there is no such user.
+func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, keepSessionID int64, events ...*auth.Event) error {
+	err := db.inTx(ctx, func(tx querier) error {
+		err := execOne(ctx, tx, `UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE id = $1`,
+			userID, hash)
+		if err != nil {
+			return err
+		}
+		if err := deleteOtherSessions(ctx, tx, userID, keepSessionID); err != nil {
+			return err
+		}
+		// The session that made the change goes on, under the new version.
+		_, err = tx.ExecContext(ctx, `
+			UPDATE sessions SET password_version = (SELECT password_version FROM users WHERE id = $1)
+			WHERE id = $2 AND user_id = $1`, userID, keepSessionID)
+		if err != nil {
+			return err
+		}
+		return insertUserEvents(ctx, tx, userID, events)
+	})
+	return db.fail("set password", err)
 }
 
 // SetPreferredMethod records the second factor used last (auth.ErrNotFound

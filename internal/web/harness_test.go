@@ -96,6 +96,10 @@ type harnessSetup struct {
 	gateway *sms.Gateway
 	keyring *secretbox.Keyring   // the sealing and MAC keys (instances of one deployment share them)
 	reg     *prometheus.Registry // served at /metrics
+	// store wraps the database for the service (nil: the database itself).
+	store func(*store.DB) auth.Store
+	// hasher wraps the password hasher (nil: the hasher itself).
+	hasher func(auth.PasswordHasher) auth.PasswordHasher
 }
 
 type harnessOption func(*harnessSetup)
@@ -106,6 +110,20 @@ func withRoles(roles ...string) harnessOption {
 
 func withConfig(f func(*auth.Config)) harnessOption {
 	return func(s *harnessSetup) { f(s.cfg) }
+}
+
+// withStore makes the service use wrap(db) as its store, e.g. a wrapper
+// that holds readers at a barrier to force an interleaving. The harness's db
+// stays the database itself. A wrapper that embeds *store.DB keeps SMS: the
+// service finds its SMSStore with a type assertion.
+func withStore(wrap func(*store.DB) auth.Store) harnessOption {
+	return func(s *harnessSetup) { s.store = wrap }
+}
+
+// withHasher makes the service hash passwords through wrap(hasher), e.g. a
+// wrapper that counts the hashes or holds one at a barrier.
+func withHasher(wrap func(auth.PasswordHasher) auth.PasswordHasher) harnessOption {
+	return func(s *harnessSetup) { s.hasher = wrap }
 }
 
 // withSMSCountries sets the SMS country allow-list.
@@ -156,13 +174,21 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 	}
 	keyring = setup.keyring
 	limiter := ratelimit.NewMemory(clk.Now)
+	var st auth.Store = db
+	if setup.store != nil {
+		st = setup.store(db)
+	}
+	var hasher auth.PasswordHasher = password.NewHasher(testParams, 4, 0, rand.Reader)
+	if setup.hasher != nil {
+		hasher = setup.hasher(hasher)
+	}
 	deps := auth.Deps{
-		Store:            db,
-		Hasher:           password.NewHasher(testParams, 4, 0, rand.Reader),
+		Store:            st,
+		Hasher:           hasher,
 		Sealer:           keyring,
 		Throttles:        ratelimit.PasswordThrottles(limiter),
 		IsBusy:           func(err error) bool { return err == password.ErrBusy },
-		ValidatePassword: password.Validate,
+		ValidatePassword: password.ValidateFor,
 		Now:              clk.Now,
 		Logger:           logger,
 	}

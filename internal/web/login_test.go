@@ -225,6 +225,17 @@ func TestChangePassword(t *testing.T) {
 		b := h.login("erin@example.com", pw).str(t, "session_token")
 		const next = "a completely new passphrase"
 
+		// Like every change to how the account is protected, it needs a
+		// step-up in this session: the password alone, with a session, is
+		// not enough to evict the owner.
+		r := h.do(req{method: "POST", path: "/api/v1/me/password", token: a,
+			body: map[string]string{"current_password": pw, "new_password": next}}).want(t, 403, "reauth_required")
+		if m := r.json(t)["error"].(map[string]any)["methods"]; fmt.Sprint(m) != "[password]" {
+			t.Errorf("got methods %v, want [password]", m)
+		}
+		h.do(req{method: "GET", path: "/api/v1/session", token: b}).want(t, 200)
+		h.reauthPassword(t, a)
+
 		h.do(req{method: "POST", path: "/api/v1/me/password", token: a,
 			body: map[string]string{"current_password": "not it at all", "new_password": next}}).want(t, 401, "invalid_credentials")
 		h.do(req{method: "POST", path: "/api/v1/me/password", token: a,

@@ -44,11 +44,15 @@ func TestRehashOnLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.db.SetPasswordHash(ctx, int64(id), phc); err != nil {
+	u, err := h.db.UserByID(ctx, int64(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.ReplacePasswordHash(ctx, int64(id), u.PasswordHash, phc); err != nil {
 		t.Fatal(err)
 	}
 	h.login("r@example.com", pw)
-	u, err := h.db.UserByID(ctx, int64(id))
+	u, err = h.db.UserByID(ctx, int64(id))
 	if err != nil {
 		t.Fatal(err)
 	}

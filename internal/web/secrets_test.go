@@ -163,7 +163,10 @@ func TestNoSecretsLeak(t *testing.T) {
 	full = token(r)
 	recovery(r.str(t, "new_recovery_code"))
 
-	// Password change, with a wrong current password and a weak new one.
+	// Password change (after a step-up), with a wrong current password and
+	// a weak new one.
+	h.clock.Advance(totpStep)
+	reauth(full, map[string]string{"method": "totp", "code": code(totpCode(t, secret, h.clock.Now()))}).want(t, 200)
 	call(req{method: "POST", path: "/api/v1/me/password", token: full,
 		body: map[string]string{"current_password": wrongPWs[2], "new_password": newPW}}).want(t, 401)
 	call(req{method: "POST", path: "/api/v1/me/password", token: full,
