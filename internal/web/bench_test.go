@@ -67,7 +67,7 @@ func newBenchServer(b *testing.B) *benchServer {
 		Hasher:           password.NewHasher(testParams, 4, 0, rand.Reader),
 		Sealer:           keyring,
 		Throttles:        ratelimit.PasswordThrottles(ratelimit.NewMemory(clk.Now)),
-		ValidatePassword: password.Validate,
+		ValidatePassword: password.ValidateFor,
 		Now:              clk.Now,
 		Logger:           logger,
 	})
