@@ -259,7 +259,8 @@ func devAccount(ctx context.Context, e env, svc *auth.Service) error {
 	if _, err := rand.Read(b); err != nil {
 		return err
 	}
-	pw := "demo-" + base64.RawURLEncoding.EncodeToString(b)
+	// Not "demo-...": the policy refuses a password holding the email's local part.
+	pw := "try-" + base64.RawURLEncoding.EncodeToString(b)
 	u, err := svc.UserByEmail(ctx, email)
 	switch {
 	case err == nil:
