@@ -96,6 +96,8 @@ type harnessSetup struct {
 	gateway *sms.Gateway
 	keyring *secretbox.Keyring   // the sealing and MAC keys (instances of one deployment share them)
 	reg     *prometheus.Registry // served at /metrics
+	// store wraps the database for the service (nil: the database itself).
+	store func(*store.DB) auth.Store
 }
 
 type harnessOption func(*harnessSetup)
@@ -106,6 +108,14 @@ func withRoles(roles ...string) harnessOption {
 
 func withConfig(f func(*auth.Config)) harnessOption {
 	return func(s *harnessSetup) { f(s.cfg) }
+}
+
+// withStore makes the service use wrap(db) as its store, e.g. a wrapper
+// that holds readers at a barrier to force an interleaving. The harness's db
+// stays the database itself. A wrapper that embeds *store.DB keeps SMS: the
+// service finds its SMSStore with a type assertion.
+func withStore(wrap func(*store.DB) auth.Store) harnessOption {
+	return func(s *harnessSetup) { s.store = wrap }
 }
 
 // withSMSCountries sets the SMS country allow-list.
@@ -156,8 +166,12 @@ func newHarness(t *testing.T, dsn string, opts ...harnessOption) *harness {
 	}
 	keyring = setup.keyring
 	limiter := ratelimit.NewMemory(clk.Now)
+	var st auth.Store = db
+	if setup.store != nil {
+		st = setup.store(db)
+	}
 	deps := auth.Deps{
-		Store:            db,
+		Store:            st,
 		Hasher:           password.NewHasher(testParams, 4, 0, rand.Reader),
 		Sealer:           keyring,
 		Throttles:        ratelimit.PasswordThrottles(limiter),
