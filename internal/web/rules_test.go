@@ -1,7 +1,16 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,4 +115,190 @@ func TestRecoveryCodeSingleUseInterleaved(t *testing.T) {
 		h.mfa(h.loginAAL1(t, "olga@example.com"), "recovery_code", rc).want(t, 401, "invalid_code")
 		h.mfa(h.loginAAL1(t, "olga@example.com"), "recovery_code", fresh).want(t, 200)
 	})
+}
+
+// dbCell is one value of one row of one table.
+type dbCell struct {
+	table, column string
+	value         any
+}
+
+// openSQL opens the test database directly, beside the server's store.
+func openSQL(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	driver, source := "sqlite", dsn+"?_pragma=busy_timeout(5000)"
+	if strings.HasPrefix(dsn, "postgres://") {
+		driver, source = "pgx", dsn
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// dumpTables returns every value of every table of the database, read
+// through SQL.
+func dumpTables(t *testing.T, dsn string) []dbCell {
+	t.Helper()
+	db := openSQL(t, dsn)
+	list := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if strings.HasPrefix(dsn, "postgres://") {
+		list = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`
+	}
+	rows, err := db.Query(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var cells []dbCell
+	for _, table := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("dump %s: %v", table, err)
+			}
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = bytes.Clone(b)
+				}
+				cells = append(cells, dbCell{table, cols[i], v})
+			}
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cells
+}
+
+// wholeNumber matches code as a whole number: not inside a longer run of
+// digits, such as a phone number, a time or an id.
+func wholeNumber(code string) *regexp.Regexp {
+	return regexp.MustCompile(`(^|[^0-9])` + code + `([^0-9]|$)`)
+}
+
+// findCodes reports every code found in a value: as a whole number in text
+// or bytes, or as an integer equal to it. Integers below 1000 are ids and
+// counters of the run, so a code of that value is only looked for as text.
+func findCodes(t *testing.T, where string, v any, codes []string) {
+	t.Helper()
+	for _, c := range codes {
+		n, _ := strconv.ParseInt(c, 10, 64)
+		var found bool
+		switch v := v.(type) {
+		case []byte:
+			found = wholeNumber(c).Match(v)
+		case string:
+			found = wholeNumber(c).MatchString(v)
+		case int64:
+			found = n >= 1000 && v == n
+		}
+		if found {
+			t.Errorf("%s holds the SMS code %s", where, c)
+		}
+	}
+}
+
+// TestSMSCodesAtRest: SMS codes sent for every purpose (sign-in, step-up,
+// enrolment; used, wrong-tried and still live) are stored only as keyed
+// hashes: no code is in the SQLite file or its write-ahead log, nor in any
+// value of any table on either database.
+func TestSMSCodesAtRest(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, dsn string) {
+		t.Parallel()
+		h := newHarness(t, dsn)
+		// Enrolment: a wrong try, then the code.
+		h.addUser("pia@example.com", pw, "")
+		tok := h.loginAAL2(t, "pia@example.com")
+		h.reauthPassword(t, tok)
+		h.startPhone(tok, numberA).want(t, 202)
+		c := h.sms.lastCode(t, numberA)
+		h.confirmPhone(tok, otherCode(c)).want(t, 401, "invalid_code")
+		h.confirmPhone(tok, c).want(t, 200)
+		// Sign-in: a wrong try, then the code; and a code left unused.
+		aal1 := h.loginAAL1(t, "pia@example.com")
+		c = h.requestCode(t, pathLoginSMS, aal1, numberA)
+		h.mfa(aal1, "sms", otherCode(c)).want(t, 401, "invalid_code")
+		full := h.mfa(aal1, "sms", c).want(t, 200).str(t, "session_token")
+		h.requestCode(t, pathLoginSMS, h.loginAAL1(t, "pia@example.com"), numberA)
+		// Step-up: a code used, and one left unused in another session.
+		h.requestCode(t, pathReauthSMS, full, numberA)
+		h.smsStepUp(t, tok, numberA)
+		// A change of phone left pending: its enrolment code stays live.
+		h.clock.Advance(smsCooldown)
+		h.startPhone(tok, numberB).want(t, 202)
+
+		codes := codesIn(h.sms.messages())
+		if len(codes) != 6 {
+			t.Fatalf("got %d codes sent, want the 6 of the run", len(codes))
+		}
+
+		if !strings.HasPrefix(dsn, "postgres://") {
+			// The file as an attacker with a copy would hold it: the main
+			// file and the write-ahead log as they stand, then the main file
+			// after a checkpoint.
+			scanFiles(t, dsn, codes)
+			h.db.Close()
+			scanFiles(t, dsn, codes)
+		}
+		purposes := map[string]bool{}
+		cells := dumpTables(t, dsn)
+		for _, cell := range cells {
+			if cell.table == "sms_codes" && cell.column == "purpose" {
+				purposes[cell.value.(string)] = true
+			}
+			findCodes(t, "table "+cell.table+" column "+cell.column, cell.value, codes)
+		}
+		if !purposes[auth.PurposeLogin] || !purposes[auth.PurposeReauth] || !purposes[auth.PurposeEnroll] {
+			t.Fatalf("sms_codes holds codes for %v, want login, reauth and enroll: the scan would prove nothing", purposes)
+		}
+	})
+}
+
+// scanFiles looks for the codes in the SQLite file and its -wal and
+// -journal, byte by byte.
+func scanFiles(t *testing.T, file string, codes []string) {
+	t.Helper()
+	found := 0
+	for _, suffix := range []string{"", "-wal", "-journal"} {
+		raw, err := os.ReadFile(file + suffix)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(numberA)) {
+			found++
+		}
+		findCodes(t, "database file "+filepath.Base(file)+suffix, raw, codes)
+	}
+	if found == 0 {
+		t.Fatalf("no file at %s holds the user's phone number: the scan would prove nothing", file)
+	}
 }
