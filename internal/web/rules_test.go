@@ -302,3 +302,50 @@ func scanFiles(t *testing.T, file string, codes []string) {
 		t.Fatalf("no file at %s holds the user's phone number: the scan would prove nothing", file)
 	}
 }
+
+// TestConfirmWrongCodesLock: wrong codes confirming a new app or a new phone
+// count toward the per-account lockout: after 10, even the right code
+// answers 429 locked, and so does the next sign-in challenge (requirement
+// E 31).
+func TestConfirmWrongCodesLock(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, path string
+		// start begins the enrolment in the stepped-up session of tok and
+		// returns the right code and a wrong one.
+		start func(t *testing.T, h *harness, tok string) (right, wrong string)
+	}{
+		{"App", "/api/v1/me/totp/confirm", func(t *testing.T, h *harness, tok string) (string, string) {
+			next := h.startTOTP(t, tok).secret
+			return totpCode(t, next, h.clock.Now()), wrongCode(t, next, h.clock.Now())
+		}},
+		{"Phone", "/api/v1/me/phone/confirm", func(t *testing.T, h *harness, tok string) (string, string) {
+			h.startPhone(tok, numberA).want(t, 202)
+			c := h.sms.lastCode(t, numberA)
+			return c, otherCode(c)
+		}},
+	}
+	forEachDB(t, func(t *testing.T, dsn string) {
+		t.Parallel()
+		// An SMS code is void after 5 wrong tries; it must outlive 10 here
+		// so that the 11th try is the right code.
+		h := newHarness(t, dsn, withConfig(func(c *auth.Config) { c.SMSMaxAttempts = 20 }))
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				email := strings.ToLower(tc.name) + "-lock@example.com"
+				secret, _, _ := h.totpUser(t, email)
+				tok := h.signIn(t, email, secret)
+				h.reauth(tok, "totp", h.freshCode(t, secret)).want(t, 200)
+				right, wrong := tc.start(t, h, tok)
+				for i := range 10 {
+					r := h.do(req{method: "POST", path: tc.path, token: tok, body: map[string]string{"code": wrong}})
+					if r.status != 401 || r.errorCode(t) != "invalid_code" {
+						t.Fatalf("wrong code %d: got %d %s, want 401 invalid_code", i+1, r.status, r.body)
+					}
+				}
+				h.do(req{method: "POST", path: tc.path, token: tok, body: map[string]string{"code": right}}).want(t, 429, "locked")
+				h.mfa(h.loginAAL1(t, email), "totp", h.freshCode(t, secret)).want(t, 429, "locked")
+			})
+		}
+	})
+}
