@@ -349,3 +349,61 @@ func TestConfirmWrongCodesLock(t *testing.T) {
 		}
 	})
 }
+
+// TestTOTPSecretBoundToRow: a sealed TOTP secret copied into another row,
+// another user's or another factor's of the same user, does not open there,
+// so the code of the copied app does not sign in.
+func TestTOTPSecretBoundToRow(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, dsn string) {
+		t.Parallel()
+		h := newHarness(t, dsn)
+		db := openSQL(t, dsn)
+		factorID := func(t *testing.T, email, state string) int64 {
+			t.Helper()
+			var id int64
+			err := db.QueryRow(`SELECT f.id FROM totp_factors f JOIN users u ON u.id = f.user_id WHERE u.email = $1 AND f.state = $2`, email, state).Scan(&id)
+			if err != nil {
+				t.Fatalf("factor of %s (%s): %v", email, state, err)
+			}
+			return id
+		}
+		tests := []struct {
+			name string
+			// copied sets up the users and returns whose factor row is
+			// overwritten (the victim, whose sign-in is tried), the rows
+			// copied from and to, and the secret of the copied ciphertext.
+			copied func(t *testing.T) (email string, from, to int64, secret string)
+		}{
+			{"AnotherUser", func(t *testing.T) (string, int64, int64, string) {
+				secretA, _, _ := h.totpUser(t, "ursula@example.com")
+				h.totpUser(t, "victor@example.com")
+				return "victor@example.com", factorID(t, "ursula@example.com", auth.FactorActive), factorID(t, "victor@example.com", auth.FactorActive), secretA
+			}},
+			{"AnotherFactor", func(t *testing.T) (string, int64, int64, string) {
+				secret, _, _ := h.totpUser(t, "wanda@example.com")
+				tok := h.signIn(t, "wanda@example.com", secret)
+				h.reauth(tok, "totp", h.freshCode(t, secret)).want(t, 200)
+				pending := h.startTOTP(t, tok).secret
+				return "wanda@example.com", factorID(t, "wanda@example.com", auth.FactorPending), factorID(t, "wanda@example.com", auth.FactorActive), pending
+			}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				email, from, to, secret := tc.copied(t)
+				_, err := db.Exec(`UPDATE totp_factors SET sealed_secret = (SELECT sealed_secret FROM totp_factors WHERE id = $1),
+					key_id = (SELECT key_id FROM totp_factors WHERE id = $1) WHERE id = $2`, from, to)
+				if err != nil {
+					t.Fatalf("copy the sealed secret: %v", err)
+				}
+				tok := h.loginAAL1(t, email)
+				if r := h.mfa(tok, "totp", h.freshCode(t, secret)); r.status == 200 {
+					t.Fatalf("the code of the copied secret signed in: %s", r.body)
+				}
+				if s := h.do(req{method: "GET", path: "/api/v1/session", token: tok}).want(t, 200).json(t); s["aal"] != float64(1) {
+					t.Errorf("got session %v, want it still at aal 1", s)
+				}
+			})
+		}
+	})
+}
