@@ -407,3 +407,33 @@ func TestTOTPSecretBoundToRow(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginFailedEvent: a wrong password for an account records a
+// login_failed event with the client's IP and user agent, and without the
+// password, in the account's history.
+func TestLoginFailedEvent(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, dsn string) {
+		t.Parallel()
+		h := newHarness(t, dsn)
+		h.addUser("xena@example.com", pw, "")
+		const wrongPW = "not the password of xena"
+		h.do(req{method: "POST", path: "/api/v1/login",
+			header: map[string]string{"X-Forwarded-For": "192.0.2.44", "User-Agent": "rules-test/1.0"},
+			body:   map[string]string{"email": "xena@example.com", "password": wrongPW}}).want(t, 401, "invalid_credentials")
+		tok := h.loginAAL2(t, "xena@example.com")
+		failed := eventsOf(h.events(t, tok), auth.EventLoginFailed)
+		if len(failed) != 1 {
+			t.Fatalf("got %d login_failed events, want 1", len(failed))
+		}
+		e := failed[0]
+		if e["ip"] != "192.0.2.44" || e["user_agent"] != "rules-test/1.0" {
+			t.Errorf("got ip %v and user_agent %v, want 192.0.2.44 and rules-test/1.0 (the failed request's)", e["ip"], e["user_agent"])
+		}
+		for k, v := range e {
+			if s, ok := v.(string); ok && (strings.Contains(s, wrongPW) || strings.Contains(s, pw)) {
+				t.Errorf("login_failed event field %s holds a password: %q", k, s)
+			}
+		}
+	})
+}
