@@ -20,7 +20,7 @@ func TestValidate(t *testing.T) {
 		{"257Chars", strings.Repeat("kx8vq2mz", 32) + "k", errTooLong},
 		{"Megabyte", strings.Repeat("kx8vq2mz", 1<<17), errTooLong},
 		// 256 characters of 4 bytes each are 1 KiB: well inside the byte guard.
-		{"256FourByteChars", strings.Repeat("🐴🔋", 128), nil},
+		{"256FourByteChars", strings.Repeat("🐴🔋🐝🌵🎈🍋🚲🔑", 32), nil},
 		{"Passphrase", "correct horse battery staple violet anchor", nil},
 		{"SpacesAllowed", "  two  spaces  ", nil},
 		{"Unicode", "мой пароль 🐴🔋", nil},
@@ -108,6 +108,73 @@ func TestValidateFor_Context(t *testing.T) {
 	}
 }
 
+func TestValidate_Patterns(t *testing.T) {
+	tests := []struct {
+		name     string
+		password string
+		want     error
+	}{
+		{"OneCharRepeated", "aaaaaaaaaa", errPattern},
+		{"OneCharRepeatedUpperCase", "AAAAAAAAAA", errPattern},
+		{"OneSymbolRepeated", "!!!!!!!!", errPattern},
+		{"OneEmojiRepeated", "🐴🐴🐴🐴🐴🐴🐴🐴", errPattern},
+		{"TwoCharsRepeated", "abababab", errPattern},
+		{"TwoCharsRepeatedMixedCase", "AbAbabAB", errPattern},
+		{"ThreeCharsRepeated", "abcabcabc", errPattern},
+		{"ThreeCharsRepeatedCutShort", "xyzxyzxy", errPattern},
+		{"FourDigitsRepeated", "56785678", errPattern},
+		{"FourCharsRepeated", "ab1!ab1!ab1!", errPattern},
+		{"SpacesRepeated", "ab ab ab ab", errPattern},
+		{"Ascending", "abcdefghij", errPattern},
+		{"AscendingUpperCase", "LMNOPQRS", errPattern},
+		{"Descending", "zyxwvuts", errPattern},
+		{"DigitsAscending", "2345678901", errPattern},
+		{"DigitsDescending", "9876543210", errPattern},
+		{"DigitsDescendingWrap", "0987654321", errPattern},
+		{"GreekAscending", "αβγδεζηθ", errPattern},
+		// Fullwidth letters are ASCII letters after NFKC.
+		{"FullwidthAscending", "ｃｄｅｆｇｈｉｊ", errPattern},
+		{"KeyboardRowBackward", "poiuytrewq", errPattern},
+		{"KeyboardRowOffset", "wertyuiop", errPattern},
+		{"KeyboardHomeRowBackward", "lkjhgfdsa", errPattern},
+		{"KeyboardRowWithSymbols", "fghjkl;'", errPattern},
+		{"KeyboardNumberRow", "567890-=", errPattern},
+		{"KeyboardAZERTY", "azertyuiop", errPattern},
+		{"KeyboardQWERTZ", "qwertzuiop", errPattern},
+		{"RepeatedPlusSuffix", "abababab1!", errPattern},
+		{"RepeatedShortPlusSuffix", "wxwx2024!", errPattern},
+		{"AscendingPlusSuffix", "mnopqrst99", errPattern},
+		{"KeyboardRowPlusSuffix", "sdfghjkl2024", errPattern},
+		// A common pattern is reported as common: the blocklist comes first.
+		{"RepeatedOnBlocklist", "12341234", errCommon},
+		{"KeyboardRowOnBlocklist", "qwertyuiop", errCommon},
+		{"RepeatedOnBlocklistPlusSuffix", "aaaaaaaa1!", errCommonPlus},
+		{"Passphrase", "correct horse battery staple", nil},
+		{"Random", "kx8vq2mzpl", nil},
+		{"UnitOfFiveRepeated", "kx8vqkx8vq", nil},
+		{"RepeatBroken", "abababax", nil},
+		{"AscendingBroken", "abcdefgz", nil},
+		{"StepOfTwo", "acegikmo", nil},
+		{"DigitsNotInARun", "83920174", nil},
+		{"PatternThenLetters", "abcdkx8vq2", nil},
+		{"PatternPlusLongSuffix", "aaaa839201", nil},
+		{"ShortStemPlusSuffix", "kxqv2024!", nil},
+		{"KeyboardRunTooShort", "sdfghjk1", nil},
+		{"KeyboardTwoRows", "yuiophjkl", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Validate(tc.password)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), tc.password) {
+				t.Errorf("got message %q, want one without the password", err)
+			}
+		})
+	}
+}
+
 func TestValidate_Messages(t *testing.T) {
 	tests := []struct {
 		password string
@@ -117,6 +184,7 @@ func TestValidate_Messages(t *testing.T) {
 		{strings.Repeat("a", 300), "password must be at most 256 characters"},
 		{"baseball", "password is too common; choose another"},
 		{"baseball99", "password is a common password with digits or symbols added; choose another"},
+		{"abcdefghij", "password must not be a repeated or sequential pattern; choose another"},
 		{"Latchkey1", "password must not contain the name of this service or your email address"},
 	}
 	for _, tc := range tests {
