@@ -2,6 +2,7 @@ package password
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -198,6 +199,48 @@ func TestValidate_Messages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzValidateFor checks that ValidateFor never panics, that its error is
+// one of the policy's errors, whose messages are fixed and so can never
+// carry the password, and that context words only ever add a refusal.
+//
+// Run it with -fuzzminimizetime=200x: new coverage inside the Unicode tables
+// turns up often, and minimizing each input for the default minute stalls
+// the search.
+func FuzzValidateFor(f *testing.F) {
+	seeds := []struct{ password, issuer, email string }{
+		{"correct horse battery staple", "Latchkey", "john.smith@example.com"},
+		{"Latchkey1", "Latchkey", "john.smith@example.com"},
+		{"JohnSmith99", "Latchkey", "john.smith@example.com"},
+		{"jo@ex.com", "Latchkey", "JO@EX.COM"},
+		{"straße horse battery", "Strasse", "a@b"},
+		{"ｌａｔｃｈｋｅｙ horse", "ＬＡＴＣＨＫＥＹ", "@"},
+		{"abababab1!", "", ""},
+		{"9876543210", "", "..."},
+		{"poiuytrewq", "x", "x+y_z-w@example.org"},
+		{"password123", "Latchkey", ""},
+		{"cafe\u0301xyz", "café", "élodie@example.fr"},
+		{"kx8vq2mz\xff", "\xff\xfe", "\xff@\xff"},
+		{strings.Repeat("a", 300), "aaaa", "aaaa@aaaa"},
+	}
+	for _, s := range seeds {
+		f.Add(s.password, s.issuer, s.email)
+	}
+	policyErrors := []error{errTooShort, errTooLong, errInvalid, errCommon, errCommonPlus, errPattern, errContext}
+	f.Fuzz(func(t *testing.T, password, issuer, email string) {
+		err := ValidateFor(password, issuer, email)
+		if err != nil && !slices.Contains(policyErrors, err) {
+			t.Fatalf("got error %q, want one of the policy's errors", err)
+		}
+		without := Validate(password)
+		switch {
+		case without != nil && err != without:
+			t.Fatalf("with context: got %v, want %v as without", err, without)
+		case without == nil && err != nil && err != errContext:
+			t.Fatalf("with context: got %v, want nil or %v", err, errContext)
+		}
+	})
 }
 
 func TestBlocklist(t *testing.T) {
