@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -31,6 +32,21 @@ const (
 // every password that contains them would refuse many good ones.
 const minContextWord = 4
 
+// Limits of the pattern rule (see ValidateFor), in characters.
+const (
+	// minPattern is the shortest text that counts as a pattern: "wxwx2024!"
+	// is refused, while three characters ("abc12345") are too few to call
+	// one.
+	minPattern = 4
+	// maxRepeatedUnit is the longest unit whose repeats count as a pattern:
+	// "abcdabcd" is guessed early, while a longer unit is freely chosen
+	// ("kx8vqkx8vq" holds five random characters).
+	maxRepeatedUnit = 4
+	// minKeyboardRun is the shortest run along a keyboard row that counts as
+	// a pattern; the blocklist already holds the common shorter ones.
+	minKeyboardRun = 8
+)
+
 // maxCommonSuffix is the longest run of digits or symbols after a common
 // password that still counts as a common variant.
 const maxCommonSuffix = 5
@@ -43,6 +59,7 @@ var (
 	errInvalid    = errors.New("password contains bytes that are not valid text; type it again")
 	errCommon     = errors.New("password is too common; choose another")
 	errCommonPlus = errors.New("password is a common password with digits or symbols added; choose another")
+	errPattern    = errors.New("password must not be a repeated or sequential pattern; choose another")
 	errContext    = errors.New("password must not contain the name of this service or your email address")
 )
 
@@ -59,6 +76,12 @@ func Validate(password string) error { return ValidateFor(password) }
 // The blocklist holds the 10,000 most common passwords. A common password
 // followed by up to five digits or symbols ("password123", "Summer2024!") is
 // refused too: guessers try exactly those variants first.
+//
+// A pattern is refused, alone or before up to five digits or symbols (and
+// ignoring case): one unit of one to four characters repeated ("aaaaaaaa",
+// "abcabcabc", "12341234"), a run of consecutive characters up or down
+// ("abcdefgh", "9876543210"; digits wrap around, "78901234"), or a run of at
+// least eight keys along a keyboard row ("poiuytrewq").
 //
 // Each context word is something a guesser targeting this account knows:
 // the name of the service, the user's email address. The password must not
@@ -102,10 +125,83 @@ func ValidateFor(password string, context ...string) error {
 	if _, ok := blocked[stem]; stem != "" && ok && short {
 		return errCommonPlus
 	}
+	// Guessers try patterns right after common passwords, with the same
+	// short suffixes.
+	if isPattern(lower) || (stem != lower && short && isPattern(stem)) {
+		return errPattern
+	}
 	if len(context) > 0 && containsContext(fold(password), context) {
 		return errContext
 	}
 	return nil
+}
+
+// isPattern reports whether s, in lowercase, is a repeated unit, a run of
+// consecutive characters or a run along a keyboard row (see ValidateFor).
+func isPattern(s string) bool {
+	r := []rune(s)
+	if len(r) < minPattern {
+		return false
+	}
+	return isRepeated(r) || isSequential(r) || isKeyboardRun(r)
+}
+
+// isRepeated reports whether r is a unit of at most maxRepeatedUnit
+// characters repeated at least twice; the last repeat may be cut short
+// ("abcabcab").
+func isRepeated(r []rune) bool {
+	for unit := 1; unit <= maxRepeatedUnit && 2*unit <= len(r); unit++ {
+		repeats := true
+		for i := unit; i < len(r) && repeats; i++ {
+			repeats = r[i] == r[i-unit]
+		}
+		if repeats {
+			return true
+		}
+	}
+	return false
+}
+
+// isSequential reports whether each character of r is the one after the
+// character before it, or each is the one before: "abcdef", "fedcba",
+// "αβγδ". Digits wrap around as they do on the number row: "78901234".
+func isSequential(r []rune) bool {
+	for _, step := range []rune{1, -1} {
+		follows := true
+		for i := 1; i < len(r) && follows; i++ {
+			a, b := r[i-1], r[i]
+			follows = b == a+step || (isDigit(a) && isDigit(b) && (a-'0'+step+10)%10 == b-'0')
+		}
+		if follows {
+			return true
+		}
+	}
+	return false
+}
+
+// isDigit reports whether r is an ASCII digit.
+func isDigit(r rune) bool { return '0' <= r && r <= '9' }
+
+// isKeyboardRun reports whether r, of at least minKeyboardRun characters,
+// is a run of neighbouring keys along one row of a QWERTY, QWERTZ or AZERTY
+// keyboard, left to right or right to left.
+func isKeyboardRun(r []rune) bool {
+	if len(r) < minKeyboardRun {
+		return false
+	}
+	rows := [...]string{
+		"`1234567890-=", "qwertyuiop[]\\", "asdfghjkl;'", "zxcvbnm,./", // QWERTY
+		"qwertzuiop", "azertyuiop", "qsdfghjklm", // QWERTZ, AZERTY
+	}
+	backward := slices.Clone(r)
+	slices.Reverse(backward)
+	forward, back := string(r), string(backward)
+	for _, row := range rows {
+		if strings.Contains(row, forward) || strings.Contains(row, back) {
+			return true
+		}
+	}
+	return false
 }
 
 // containsContext reports whether the folded password contains one of the
