@@ -371,3 +371,28 @@ func TestStepUpKeepsToken(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordPolicyContext: the policy is applied with the issuer name and
+// the account's email as context words, wherever a password is set.
+func TestPasswordPolicyContext(t *testing.T) {
+	h := newHarness(t, sqliteDSN(t))
+	tests := []struct{ email, password string }{
+		{"ann@example.com", "Latchkey1"},
+		{"ann@example.com", "my latchkey password"},
+		{"ann@example.com", "aaaaaaaaaa"},
+		{"jane.doe@example.com", "JaneDoe2026!"},
+		{"jane.doe@example.com", "jane.doe@example.com"},
+	}
+	for _, tc := range tests {
+		r := h.do(req{method: "POST", path: "/api/v1/admin/users", token: h.admin,
+			body: map[string]string{"email": tc.email, "password": tc.password}}).want(t, 400, "invalid_request")
+		if strings.Contains(string(r.body), tc.password) {
+			t.Errorf("the answer repeats the password: %s", r.body)
+		}
+	}
+	h.addUser("ann@example.com", pw, "")
+	tok := h.loginAAL2(t, "ann@example.com")
+	h.reauthPassword(t, tok)
+	h.do(req{method: "POST", path: "/api/v1/me/password", token: tok,
+		body: map[string]string{"current_password": pw, "new_password": "Ann's Latchkey!"}}).want(t, 400, "invalid_request")
+}
