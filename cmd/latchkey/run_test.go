@@ -308,6 +308,8 @@ func TestRunErrors(t *testing.T) {
 		{"OutboxOutsideDev", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "outbox"}, "only with --dev"},
 		{"UnknownSMSProvider", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "carrier-pigeon"}, "unknown provider"},
 		{"TwilioWithoutCredentials", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "twilio"}, "--twilio-account-sid"},
+		{"BadMetricsFrom", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--metrics-from", "10.0.0.0/8,10.0.0.1"}, `--metrics-from: "10.0.0.1" is not a CIDR`},
+		{"BadMetricsFromEnv", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey, "LATCHKEY_METRICS_FROM": "any"}, []string{"serve"}, `--metrics-from: "any" is not a CIDR`},
 		{"TokenNotAdmin", map[string]string{"LATCHKEY_DB": db}, []string{"token", "create", "--name", "x"}, "--admin"},
 		{"ResetUnknownUser", map[string]string{"LATCHKEY_DB": db}, []string{"user", "reset-mfa", "--email", "nobody@example.com"}, "No user"},
 	}
