@@ -152,6 +152,12 @@ func (s *server) guard(pattern string) http.Handler {
 			s.mux.ServeHTTP(w, r)
 			return
 		case accessAdmin:
+			if !bearer || token == "" {
+				// Bearer only: a token in a cookie is sent by the browser on
+				// its own, so the admin API would be one forged request away.
+				s.fail(w, r, auth.Errorf(auth.KindUnauthenticated, "The admin API needs an admin API token in the Authorization: Bearer header; a cookie is not accepted."))
+				return
+			}
 			t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
 			if err != nil {
 				s.fail(w, r, err)
