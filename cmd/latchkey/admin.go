@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/password"
@@ -191,6 +194,70 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "latchkey: re-sealed %d secrets under key %s\n", n, keyring.PrimaryID())
 	return nil
+}
+
+func runKeysStatus(ctx context.Context, e env, args []string) error {
+	var f dbFlags
+	fs := newFlagSet(e, "keys status", "Show, for each sealing key, how many stored secrets and codes depend on it (TOTP secrets "+
+		"active and pending, recovery codes, live SMS codes), and which keys --secret-keys lists. A key can be removed from "+
+		"--secret-keys once all its counts are 0: 'keys rotate' moves the TOTP secrets; a recovery code moves when it is used or regenerated.")
+	f.register(fs)
+	if help, err := parse(fs, args, e); help || err != nil {
+		return err
+	}
+	keyring, err := f.keyring()
+	if err != nil {
+		return err
+	}
+	db, err := f.openStore(ctx, newLogger(e, "text", f.dev))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	usage, err := db.KeyUsage(ctx, time.Now())
+	if err != nil {
+		return publicError(err)
+	}
+	writeKeyStatus(e.stdout, keyring.IDs(), usage)
+	return nil
+}
+
+// writeKeyStatus prints one line per key: the keyring's keys in their
+// order (primary first), then the keys that are not configured but still
+// have values stored under them.
+func writeKeyStatus(w io.Writer, keyring []string, usage []store.KeyUsage) {
+	byKey := make(map[string]store.KeyUsage, len(usage))
+	for _, u := range usage {
+		byKey[u.KeyID] = u
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY ID\tKEYRING\tTOTP\tTOTP PENDING\tRECOVERY CODES\tSMS CODES\tNOTE")
+	line := func(id, keyring, note string) {
+		u := byKey[id]
+		if id == "" {
+			id = "(none)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", id, keyring, u.TOTPActive, u.TOTPPending, u.RecoveryCodes, u.SMSCodes, note)
+	}
+	for i, id := range keyring {
+		u := byKey[id]
+		switch {
+		case i == 0:
+			line(id, "primary", "seals everything new")
+		case u.TOTPActive+u.TOTPPending+u.RecoveryCodes+u.SMSCodes == 0:
+			line(id, "listed", "nothing depends on it: it can be removed")
+		case u.TOTPActive+u.TOTPPending > 0:
+			line(id, "listed", "in use: run 'latchkey keys rotate'")
+		default:
+			line(id, "listed", "in use until these codes are used, regenerated or expire")
+		}
+	}
+	for _, u := range usage {
+		if !slices.Contains(keyring, u.KeyID) {
+			line(u.KeyID, "missing", "not in --secret-keys: these no longer work")
+		}
+	}
+	tw.Flush()
 }
 
 // publicError keeps a command's message to the public part of an error.

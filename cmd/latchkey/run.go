@@ -39,6 +39,7 @@ func commands() []command {
 		{"token create", "create an API token (printed once)", runTokenCreate},
 		{"keys generate", "print a new sealing key for --secret-keys", runKeysGenerate},
 		{"keys rotate", "re-seal every secret under the newest (first) key", runKeysRotate},
+		{"keys status", "show what still depends on each sealing key", runKeysStatus},
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/totp"
 )
@@ -190,6 +192,85 @@ func TestRun(t *testing.T) {
 	})
 }
 
+// keyStatus runs "keys status" and returns, by key id, its keyring column
+// and its four counts (TOTP, TOTP pending, recovery codes, SMS codes).
+func keyStatus(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(mustCLI(t, env, "", "keys", "status")), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "KEY ID") {
+		t.Fatalf("keys status printed no header: %q", lines)
+	}
+	got := map[string]string{}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) < 6 {
+			t.Fatalf("keys status line %q has too few columns", l)
+		}
+		got[f[0]] = strings.Join(f[1:6], " ")
+	}
+	return got
+}
+
+// TestKeysStatus follows a recovery code through a key rotation on both
+// databases: made under k1, still under k1 after "keys rotate" (which moves
+// only the app's secret), refused with 401 (not 500) by a server that no
+// longer has k1, and under k2 once regenerated, when k1 can go.
+func TestKeysStatus(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, dsn string) {
+		k1 := strings.TrimSpace(mustCLI(t, nil, "", "keys", "generate", "--id", "k1"))
+		k2 := strings.TrimSpace(mustCLI(t, nil, "", "keys", "generate", "--id", "k2"))
+		keys := func(spec string) map[string]string {
+			return map[string]string{"LATCHKEY_DB": dsn, "LATCHKEY_SECRET_KEYS": spec}
+		}
+		check := func(env map[string]string, want map[string]string) {
+			t.Helper()
+			if diff := cmp.Diff(want, keyStatus(t, env)); diff != "" {
+				t.Errorf("keys status (-want +got):\n%s", diff)
+			}
+		}
+		mustCLI(t, keys(k1), "a long enough password\n", "user", "add", "--email", "kay@example.com")
+		check(keys(k1), map[string]string{"k1": "primary 0 0 0 0"})
+
+		// Enrol an app: its secret and the recovery code are under k1.
+		srv := startServer(t, keys(k1))
+		tok := call(t, "POST", srv.url+"/api/v1/login", "", map[string]string{"email": "kay@example.com", "password": "a long enough password"}, 200)["session_token"].(string)
+		call(t, "POST", srv.url+"/api/v1/me/reauth", tok, map[string]string{"method": "password", "password": "a long enough password"}, 200)
+		enr := call(t, "POST", srv.url+"/api/v1/me/totp", tok, map[string]any{}, 201)
+		check(keys(k1), map[string]string{"k1": "primary 0 1 0 0"})
+		secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr["secret"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := call(t, "POST", srv.url+"/api/v1/me/totp/confirm", tok, map[string]string{"code": totp.CodeAt(secret, totp.Step(time.Now()))}, 200)["recovery_code"].(string)
+		srv.stop()
+		check(keys(k1), map[string]string{"k1": "primary 1 0 1 0"})
+
+		// Rotate: the app moves to k2, the recovery code stays under k1.
+		mustCLI(t, keys(k2+","+k1), "", "keys", "rotate")
+		check(keys(k2+","+k1), map[string]string{"k2": "primary 1 0 0 0", "k1": "listed 0 0 1 0"})
+
+		// k1 removed too early: the code is refused as a wrong code.
+		srv = startServer(t, keys(k2))
+		aal1 := call(t, "POST", srv.url+"/api/v1/login", "", map[string]string{"email": "kay@example.com", "password": "a long enough password"}, 200)["session_token"].(string)
+		if e := call(t, "POST", srv.url+"/api/v1/login/mfa", aal1, map[string]string{"method": "recovery_code", "code": rc}, 401); e["error"].(map[string]any)["code"] != "invalid_code" {
+			t.Errorf("got %v, want invalid_code", e)
+		}
+		check(keys(k2), map[string]string{"k2": "primary 1 0 0 0", "k1": "missing 0 0 1 0"})
+
+		// Regenerated after a step-up with the app (its confirming step was
+		// consumed; the next one is accepted), the code is under k2, and
+		// nothing depends on k1 any more.
+		call(t, "POST", srv.url+"/api/v1/me/reauth", tok, map[string]string{"method": "totp", "code": totp.CodeAt(secret, totp.Step(time.Now())+1)}, 200)
+		call(t, "POST", srv.url+"/api/v1/me/recovery-code", tok, map[string]any{}, 201)
+		srv.stop()
+		check(keys(k2), map[string]string{"k2": "primary 1 0 1 0"})
+		check(keys(k2+","+k1), map[string]string{"k2": "primary 1 0 1 0", "k1": "listed 0 0 0 0"})
+		if out := mustCLI(t, keys(k2+","+k1), "", "keys", "status"); !strings.Contains(out, "can be removed") {
+			t.Errorf("keys status does not say k1 can be removed:\n%s", out)
+		}
+	})
+}
+
 func TestRunHelp(t *testing.T) {
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
@@ -227,6 +308,8 @@ func TestRunErrors(t *testing.T) {
 		{"OutboxOutsideDev", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "outbox"}, "only with --dev"},
 		{"UnknownSMSProvider", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "carrier-pigeon"}, "unknown provider"},
 		{"TwilioWithoutCredentials", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--sms-provider", "twilio"}, "--twilio-account-sid"},
+		{"BadMetricsFrom", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey}, []string{"serve", "--metrics-from", "10.0.0.0/8,10.0.0.1"}, `--metrics-from: "10.0.0.1" is not a CIDR`},
+		{"BadMetricsFromEnv", map[string]string{"LATCHKEY_DB": db, "LATCHKEY_SECRET_KEYS": testKey, "LATCHKEY_METRICS_FROM": "any"}, []string{"serve"}, `--metrics-from: "any" is not a CIDR`},
 		{"TokenNotAdmin", map[string]string{"LATCHKEY_DB": db}, []string{"token", "create", "--name", "x"}, "--admin"},
 		{"ResetUnknownUser", map[string]string{"LATCHKEY_DB": db}, []string{"user", "reset-mfa", "--email", "nobody@example.com"}, "No user"},
 	}

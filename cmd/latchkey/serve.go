@@ -36,6 +36,7 @@ type serveFlags struct {
 	issuer           string
 	mfaRequiredRoles config.StringList
 	trustedProxies   config.StringList
+	metricsFrom      config.StringList
 	redisURL         string
 	logFormat        string
 	hashConcurrency  int
@@ -54,6 +55,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.issuer, "issuer", "Latchkey", "issuer shown in authenticator apps")
 	fs.Var(&f.mfaRequiredRoles, "mfa-required-roles", "comma-separated roles that must use a second factor (e.g. admin)")
 	fs.Var(&f.trustedProxies, "trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted")
+	fs.Var(&f.metricsFrom, "metrics-from", "comma-separated CIDRs, besides loopback, whose direct (not proxied) requests may read /metrics")
 	fs.StringVar(&f.redisURL, "redis-url", "", "redis://... to share password throttles across instances (default: in memory)")
 	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default json; text with --dev)")
 	fs.IntVar(&f.hashConcurrency, "hash-concurrency", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
@@ -66,13 +68,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	logger := newLogger(e, f.logFormat, f.dev)
 
-	proxies := make([]netip.Prefix, 0, len(f.trustedProxies))
-	for _, p := range f.trustedProxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			return fmt.Errorf("--trusted-proxies: %q is not a CIDR", p)
-		}
-		proxies = append(proxies, pfx)
+	proxies, err := parsePrefixes("trusted-proxies", f.trustedProxies)
+	if err != nil {
+		return err
+	}
+	metricsFrom, err := parsePrefixes("metrics-from", f.metricsFrom)
+	if err != nil {
+		return err
 	}
 	keyring, err := f.keyring()
 	if err != nil {
@@ -139,6 +141,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	handler, err := web.NewServer(logger, web.Options{
 		Dev:            f.dev,
 		TrustedProxies: proxies,
+		MetricsFrom:    metricsFrom,
 		OpenAPIJSON:    specJSON,
 		OpenAPIYAML:    api.OpenAPIYAML,
 		Ready:          db.Ping,
@@ -195,6 +198,19 @@ func runServe(ctx context.Context, e env, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// parsePrefixes parses the CIDRs of flag --name.
+func parsePrefixes(name string, list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, p := range list {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %q is not a CIDR", name, p)
+		}
+		out = append(out, pfx)
+	}
+	return out, nil
 }
 
 // serverGCPercent is the collector's GOGC for the server (Go's default is

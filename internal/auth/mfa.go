@@ -17,6 +17,10 @@ import (
 // of the master keys.
 const macPurposeRecovery = "recovery-code"
 
+// reasonKeyGone is the failure reason (in the mfa_failed event) of a code
+// stored under a key that is no longer in the keyring.
+const reasonKeyGone = "its key is no longer configured"
+
 func errInvalidCode() *Error {
 	return Errorf(KindInvalidCode, "The code is incorrect, expired or already used.")
 }
@@ -236,6 +240,13 @@ func (s *Service) useRecoveryCode(ctx context.Context, u *User, code string, c C
 	keyID, _, ok := cutByte(stored.Hash, ':')
 	if !ok {
 		return "", "", Internal(fmt.Errorf("recovery code of user %d has no key id", u.ID))
+	}
+	if !s.sealer.HasKey(keyID) {
+		// Its key was removed from the keyring, so no code can match any
+		// more: a wrong attempt, counted like any other, not a server error.
+		// The operator hears which key (`latchkey keys status`).
+		s.logger.WarnContext(ctx, "recovery code stored under a key that is not configured", "key_id", keyID, "user_id", u.ID)
+		return "", reasonKeyGone, nil
 	}
 	h, err := s.recoveryHash(keyID, code)
 	if err != nil {

@@ -34,10 +34,15 @@ type Throttle interface {
 }
 
 // Sealer seals secrets at rest and computes keyed hashes (the keyring).
+// Keys come and go with the configuration: a value stored under a key id
+// the keyring no longer has cannot be opened or checked, and HasKey says so
+// up front.
 type Sealer interface {
 	Seal(plaintext, aad []byte) (sealed []byte, keyID string, err error)
 	Open(sealed, aad []byte) ([]byte, error)
 	PrimaryID() string
+	// HasKey reports whether keyID is in the keyring.
+	HasKey(keyID string) bool
 	MAC(keyID, purpose string, data []byte) ([]byte, error)
 }
 

@@ -175,6 +175,12 @@ func (s *Service) useSMSCode(ctx context.Context, p *Principal, purpose, number,
 	if !ok {
 		return "", Internal(fmt.Errorf("sms code %d has no key id", live.ID))
 	}
+	if !s.sealer.HasKey(keyID) {
+		// As for a recovery code: the key is gone, so the code can never
+		// match; a counted wrong attempt, not a server error.
+		s.logger.WarnContext(ctx, "sms code stored under a key that is not configured", "key_id", keyID, "user_id", p.User.ID)
+		return reasonKeyGone, nil
+	}
 	// The number is part of the MAC: a code sent to A does not confirm B.
 	h, err := s.smsHash(keyID, purpose, number, code)
 	if err != nil {

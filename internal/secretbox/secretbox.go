@@ -66,6 +66,12 @@ const (
 // sealed values learns nothing, and no plaintext can leak through an error.
 var ErrOpen = errors.New("secretbox: cannot open sealed value")
 
+// ErrUnknownKey is returned (wrapped; match it with errors.Is) by MAC for a
+// key id that is not in the keyring: typically a key removed from the
+// configuration while values hashed under it are still stored. Such a value
+// can no longer be checked; HasKey answers the same question up front.
+var ErrUnknownKey = errors.New("secretbox: unknown key id")
+
 // errMalformed is returned by SealedKeyID for a value with no valid header.
 var errMalformed = errors.New("secretbox: malformed sealed value")
 
@@ -91,6 +97,7 @@ func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
 // Make one with NewKeyring; the zero Keyring seals nothing and opens nothing.
 type Keyring struct {
 	primary string
+	ids     []string // in configured order, primary first
 	keys    map[string]*masterKey
 }
 
@@ -125,6 +132,7 @@ func NewKeyring(keys []Key) (*Keyring, error) {
 			return nil, fmt.Errorf("secretbox: key %d: %w", i+1, err)
 		}
 		kr.keys[k.ID] = &masterKey{secret: secret, seal: aead}
+		kr.ids = append(kr.ids, k.ID)
 	}
 	return kr, nil
 }
@@ -249,6 +257,16 @@ func FormatKeys(keys []Key) string {
 // PrimaryID returns the id of the primary key.
 func (k *Keyring) PrimaryID() string { return k.primary }
 
+// IDs returns the key ids in configured order, the primary first.
+func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+
+// HasKey reports whether keyID is in the keyring, i.e. whether values sealed
+// or hashed under it can still be opened or checked.
+func (k *Keyring) HasKey(keyID string) bool {
+	_, ok := k.keys[keyID]
+	return ok
+}
+
 // Seal encrypts plaintext under the primary key and returns the sealed value
 // (see the package comment for its format) and the id of the key used.
 //
@@ -302,7 +320,8 @@ func SealedKeyID(sealed []byte) (string, error) {
 // MAC returns HMAC-SHA256 of data under a key derived by HKDF-SHA256 from
 // the master key keyID with info "latchkey mac v1 " + purpose. Store keyID
 // next to the MAC, recompute with it to verify, and compare with
-// hmac.Equal. purpose must not be empty.
+// hmac.Equal. purpose must not be empty. A keyID not in the keyring gives
+// an error matching ErrUnknownKey.
 //
 // Recovery codes are stored this way: at 120 bits a code needs no slow
 // password hash, but a keyed hash means a stolen database alone does not
@@ -313,7 +332,10 @@ func (k *Keyring) MAC(keyID, purpose string, data []byte) ([]byte, error) {
 	}
 	mk, ok := k.keys[keyID]
 	if !ok {
-		return nil, errors.New("secretbox: unknown key id")
+		// The id is not secret (it is stored beside every MAC), but it is
+		// left out like everywhere else here: the caller knows it and
+		// decides whether to log it.
+		return nil, ErrUnknownKey
 	}
 	// HKDF purpose separation: each purpose gets its own MAC key, and none
 	// equals the sealing key.

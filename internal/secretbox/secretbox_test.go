@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -253,8 +254,31 @@ func TestKeyring_Zero(t *testing.T) {
 	if _, err := kr.Open([]byte("v1\x02k1"+strings.Repeat("x", 40)), nil); !errors.Is(err, ErrOpen) {
 		t.Errorf("Open: got %v, want ErrOpen", err)
 	}
-	if _, err := kr.MAC("k1", "p", nil); err == nil {
-		t.Error("MAC: got nil error, want one")
+	if _, err := kr.MAC("k1", "p", nil); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("MAC: got %v, want ErrUnknownKey", err)
+	}
+	if kr.HasKey("k1") || len(kr.IDs()) != 0 {
+		t.Errorf("got HasKey %v, IDs %v; want false, none", kr.HasKey("k1"), kr.IDs())
+	}
+}
+
+func TestKeyring_IDs(t *testing.T) {
+	kr := mustKeyring(t, mustKey(t, "k2", 2), mustKey(t, "k1", 1), mustKey(t, "k0", 3))
+	if got, want := kr.IDs(), []string{"k2", "k1", "k0"}; !slices.Equal(got, want) {
+		t.Errorf("IDs: got %v, want %v (configured order, primary first)", got, want)
+	}
+	kr.IDs()[0] = "changed"
+	if kr.IDs()[0] != "k2" {
+		t.Error("IDs: changing the answer changed the keyring")
+	}
+	tests := []struct {
+		id   string
+		want bool
+	}{{"k2", true}, {"k0", true}, {"k3", false}, {"", false}, {"K2", false}}
+	for _, tc := range tests {
+		if got := kr.HasKey(tc.id); got != tc.want {
+			t.Errorf("HasKey(%q): got %v, want %v", tc.id, got, tc.want)
+		}
 	}
 }
 
@@ -432,8 +456,8 @@ func TestKeyring_MAC(t *testing.T) {
 	}
 
 	t.Run("ErrUnknownKey", func(t *testing.T) {
-		if _, err := kr.MAC("k3", "recovery", data); err == nil {
-			t.Error("got nil error, want one")
+		if _, err := kr.MAC("k3", "recovery", data); !errors.Is(err, ErrUnknownKey) {
+			t.Errorf("got %v, want ErrUnknownKey", err)
 		}
 	})
 	t.Run("ErrEmptyPurpose", func(t *testing.T) {

@@ -16,9 +16,17 @@ import (
 const maxBody = 64 << 10
 
 // decode reads a JSON request body into v strictly: the content type must be
-// JSON, unknown fields are refused, the body is at most maxBody and holds one
-// value. An empty body decodes as {} so that calls without fields may omit it.
+// JSON, also when the body is empty (415 otherwise), the body is at most
+// maxBody, holds one JSON object (null, an array or any other value is
+// refused, not read as {}), and unknown fields are refused. An empty body
+// decodes as {}, so that calls without fields may omit it.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	// Checked before the body, whatever its length: a cross-site HTML form
+	// can only send form or text/plain bodies, and an empty form post must
+	// not slip through as {}.
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return &statusError{http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/json."}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -26,12 +34,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return auth.Errorf(auth.KindInvalid, "the request body could not be read")
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	if value := bytes.TrimLeft(body, jsonSpace); len(value) == 0 {
 		body = []byte("{}")
-	} else if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
-		// A cross-site HTML form can only send form or text/plain bodies;
-		// insisting on JSON closes that door too.
-		return &statusError{http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/json."}
+	} else if value[0] != '{' {
+		// encoding/json decodes null into a struct as a no-op: without this,
+		// a body of null would act as {}.
+		return auth.Errorf(auth.KindInvalid, "the request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -43,6 +51,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// jsonSpace is the whitespace JSON allows around a value (RFC 8259).
+const jsonSpace = " \t\r\n"
 
 func isJSON(ct string) bool {
 	mt, _, err := mime.ParseMediaType(ct)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -23,10 +24,11 @@ const (
 	accessSession                  // any session, also aal1: the sign-in calls
 	accessEnrollment               // aal1 while the role requires enrolment, and full sessions
 	accessAdmin                    // an admin API token
+	accessMonitoring               // loopback peers and Options.MetricsFrom, by the TCP peer address
 )
 
 func (a access) String() string {
-	return [...]string{"full", "public", "session", "enrollment", "admin"}[a]
+	return [...]string{"full", "public", "session", "enrollment", "admin", "monitoring"}[a]
 }
 
 type ctxKey int
@@ -140,7 +142,22 @@ func (s *server) guard(pattern string) http.Handler {
 		case accessPublic:
 			s.mux.ServeHTTP(w, r)
 			return
+		case accessMonitoring:
+			if !s.isMonitoringPeer(r) {
+				// 404, as if the route did not exist: nothing tells a
+				// stranger that metrics are served here.
+				writeError(w, r, s.logger, auth.Errorf(auth.KindNotFound, "Not found."))
+				return
+			}
+			s.mux.ServeHTTP(w, r)
+			return
 		case accessAdmin:
+			if !bearer || token == "" {
+				// Bearer only: a token in a cookie is sent by the browser on
+				// its own, so the admin API would be one forged request away.
+				s.fail(w, r, auth.Errorf(auth.KindUnauthenticated, "The admin API needs an admin API token in the Authorization: Bearer header; a cookie is not accepted."))
+				return
+			}
 			t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
 			if err != nil {
 				s.fail(w, r, err)
@@ -179,6 +196,27 @@ func (s *server) guard(pattern string) http.Handler {
 		}
 		s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
+}
+
+// isMonitoringPeer reports whether r may read the monitoring routes: its TCP
+// peer is a loopback address or in Options.MetricsFrom, and it was not
+// forwarded. The peer address is the only one that cannot be forged;
+// X-Forwarded-For can, so it never grants access. A forwarded request is
+// refused even from an allowed peer: a reverse proxy on the same host
+// connects from loopback on behalf of anyone on the internet.
+func (s *server) isMonitoringPeer(r *http.Request) bool {
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false // fail closed
+	}
+	// A zoned address (fe80::1%eth0) is in no prefix; compare without it.
+	a := ap.Addr().Unmap().WithZone("")
+	return a.IsLoopback() || isTrusted(a, s.opts.MetricsFrom)
 }
 
 // fail renders an error as JSON for the API and as a page elsewhere.

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"io"
 	"net"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -31,6 +33,69 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, "m@example.com") {
 		t.Error("/metrics mentions a user")
+	}
+}
+
+// withMetricsFrom lets peers in cidrs read /metrics.
+func withMetricsFrom(cidrs ...string) harnessOption {
+	return func(s *harnessSetup) {
+		for _, c := range cidrs {
+			s.web.MetricsFrom = append(s.web.MetricsFrom, netip.MustParsePrefix(c))
+		}
+	}
+}
+
+// TestMetricsAccess: /metrics answers only direct requests from loopback
+// and the --metrics-from networks, decided on the TCP peer address; anyone
+// else, whatever X-Forwarded-For says, gets 404 not_found. (The harness
+// trusts 127.0.0.0/8 as proxies, which must not matter here.)
+func TestMetricsAccess(t *testing.T) {
+	h := newHarness(t, sqliteDSN(t), withMetricsFrom("10.0.0.0/8", "2001:db8::/32"))
+	// Through the real listener: the test connects from loopback.
+	h.do(req{method: "GET", path: "/metrics"}).want(t, 200)
+
+	tests := []struct {
+		name   string
+		remote string
+		header map[string]string
+		want   int
+	}{
+		{"Loopback", "127.0.0.1:5000", nil, 200},
+		{"LoopbackV6", "[::1]:5000", nil, 200},
+		{"LoopbackMapped", "[::ffff:127.0.0.1]:5000", nil, 200},
+		{"AllowedNetwork", "10.1.2.3:5000", nil, 200},
+		{"AllowedNetworkV6Zoned", "[2001:db8::5%eth0]:5000", nil, 200},
+		{"Other", "192.0.2.10:5000", nil, 404},
+		{"OtherV6", "[2001:db9::5]:5000", nil, 404},
+		{"OtherClaimingLoopback", "192.0.2.10:5000", map[string]string{"X-Forwarded-For": "127.0.0.1"}, 404},
+		{"OtherClaimingAllowed", "192.0.2.10:5000", map[string]string{"X-Forwarded-For": "10.1.2.3"}, 404},
+		// A proxy on the same host connects from loopback for anyone.
+		{"ForwardedByLoopbackProxy", "127.0.0.1:5000", map[string]string{"X-Forwarded-For": "203.0.113.9"}, 404},
+		{"ForwardedHeader", "127.0.0.1:5000", map[string]string{"Forwarded": "for=203.0.113.9"}, 404},
+		{"XRealIP", "10.1.2.3:5000", map[string]string{"X-Real-IP": "203.0.113.9"}, 404},
+		{"MalformedPeer", "somewhere", nil, 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/metrics", nil)
+			r.RemoteAddr = tc.remote
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			h.server.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Fatalf("got %d, want %d; body %.200s", w.Code, tc.want, w.Body)
+			}
+			body := w.Body.String()
+			if tc.want == 404 {
+				if want := `{"error":{"code":"not_found","message":"Not found."}}`; strings.TrimSpace(body) != want {
+					t.Errorf("got body %q, want %s", body, want)
+				}
+			} else if !strings.Contains(body, "latchkey_http_requests_total") {
+				t.Errorf("got body %.200q, want the metrics", body)
+			}
+		})
 	}
 }
 

@@ -41,7 +41,7 @@ func (s *server) routes() {
 	s.handle("GET /healthz", accessPublic, s.handleHealthz())
 	s.handle("GET /readyz", accessPublic, s.handleReadyz())
 	if s.opts.MetricsHandler != nil {
-		s.handle("GET /metrics", accessPublic, s.opts.MetricsHandler)
+		s.handle("GET /metrics", accessMonitoring, s.opts.MetricsHandler)
 	}
 
 	// Pages.

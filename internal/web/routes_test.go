@@ -35,8 +35,9 @@ func isSafe(method string) bool {
 // list must be a deliberate decision, so a change here fails the test
 // until the list is updated.
 var (
-	// openRoutes are reachable without a session ("public") or with an
-	// aal1 session ("session"): the sign-in calls, pages and operations.
+	// openRoutes are reachable without a session ("public", or
+	// "monitoring" from the operator's networks) or with an aal1 session
+	// ("session"): the sign-in calls, pages and operations.
 	openRoutes = map[string]string{
 		"POST /api/v1/login":         "public",
 		"POST /api/v1/login/mfa/sms": "session",
@@ -47,7 +48,7 @@ var (
 		"GET /api/openapi.yaml":      "public",
 		"GET /healthz":               "public",
 		"GET /readyz":                "public",
-		"GET /metrics":               "public",
+		"GET /metrics":               "monitoring", // loopback and --metrics-from peers
 		"GET /{$}":                   "public",
 		"GET /login":                 "public",
 		"POST /login":                "public",
@@ -79,7 +80,7 @@ func TestRouteAccessLevels(t *testing.T) {
 	ops := h.v.Operations()
 	for _, rt := range h.server.Routes() {
 		switch rt.Access {
-		case "public", "session":
+		case "public", "session", "monitoring":
 			if want, ok := openRoutes[rt.Pattern]; !ok || want != rt.Access {
 				t.Errorf("%s: got access %q, want %q (the reviewed list of open routes; empty: not open)", rt.Pattern, rt.Access, want)
 			}

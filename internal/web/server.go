@@ -30,6 +30,9 @@ type Options struct {
 	Outbox func() []OutboxMessage
 	// MetricsHandler serves /metrics (nil: not served).
 	MetricsHandler http.Handler
+	// MetricsFrom are the networks, besides loopback, whose direct peers
+	// may read /metrics; everyone else gets 404.
+	MetricsFrom []netip.Prefix
 }
 
 // server holds the dependencies every handler reaches.
