@@ -26,7 +26,7 @@ func mustTOTPUnder(tb testing.TB, db *store.DB, userID int64, keyID string, expi
 		tb.Fatalf("put pending totp: %v", err)
 	}
 	if expires.IsZero() {
-		if err := db.ActivateTOTP(tb.Context(), userID, f.ID, 1, t0, nil); err != nil {
+		if err := db.ActivateTOTP(tb.Context(), userID, 0, f.ID, 1, t0, nil); err != nil {
 			tb.Fatalf("activate totp: %v", err)
 		}
 	}
