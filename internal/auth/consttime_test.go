@@ -33,7 +33,7 @@ var codeComparers = []struct {
 	pkg, dir string
 	funcs    []string // "Recv.Name" for methods
 }{
-	{"auth", ".", []string{"Service.useRecoveryCode", "Service.useSMSCode"}},
+	{"auth", ".", []string{"recoveryCodeFactor.check", "smsFactor.check"}},
 	{"totp", "../totp", []string{"Verify"}},
 	{"recovery", "../recovery", nil}, // its codes are compared by auth, as keyed hashes
 }

@@ -31,16 +31,6 @@ type SMS interface {
 // macPurposeSMS separates the SMS-code MAC key from other uses of the keys.
 const macPurposeSMS = "sms-code"
 
-// normalizeSMSCode checks the shape of a typed SMS code: 6 digits, with
-// spaces and dashes ignored. A malformed code changes no counter.
-func normalizeSMSCode(code string) (string, error) {
-	c, err := totp.NormalizeCode(code)
-	if err != nil {
-		return "", &Error{Kind: KindInvalid, Message: "code: " + err.Error()}
-	}
-	return c, nil
-}
-
 // SMSSent is what a client is told about a sent code.
 type SMSSent struct {
 	Phone     string // masked
@@ -87,20 +77,6 @@ func (s *Service) sendToActive(ctx context.Context, p *Principal, purpose string
 	return s.sendCode(ctx, p, purpose, active.Number, c)
 }
 
-// refuseIfLocked answers 429 locked while second-factor attempts would be
-// refused.
-func (s *Service) refuseIfLocked(ctx context.Context, userID int64, capped bool) error {
-	st, err := s.store.MFAState(ctx, userID)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	if st.LockedUntil.After(now) || (capped && s.cfg.Lockout.MaxFailures > 0 && st.Failures >= s.cfg.Lockout.MaxFailures) {
-		return s.lockedError(st, now, capped)
-	}
-	return nil
-}
-
 // sendCode reserves a send under every cap (in the database), delivers the
 // code, and undoes the reservation if delivery fails, so a provider outage
 // changes nothing and the user can simply try again.
@@ -143,64 +119,74 @@ func (s *Service) smsHash(keyID, purpose, number, code string) ([]byte, error) {
 	return append([]byte(keyID+":"), mac...), nil
 }
 
-// checkSMS checks code against the live code sent for this session and
-// purpose to number (the active number when number is ""), and consumes it.
-// It returns a failure reason ("" on success).
-func (s *Service) checkSMS(ctx context.Context, p *Principal, purpose, code string, now time.Time) (string, error) {
-	if err := s.smsEnabled(); err != nil {
-		return "", err
-	}
-	active, _, err := s.smsStore.Phones(ctx, p.User.ID)
-	if err != nil {
-		return "", err
-	}
-	if active == nil {
-		return "no phone", nil
-	}
-	return s.useSMSCode(ctx, p, purpose, active.Number, code, now)
+// smsFactor is a code sent by SMS as a factor of the attempt path: the
+// live code of (user, session, purpose), good only if it was sent to number
+// (the active number when number is "").
+type smsFactor struct {
+	s       *Service
+	p       *Principal
+	purpose string
+	number  string
 }
 
-// useSMSCode verifies and consumes the live code of (user, session,
-// purpose) if it was sent to number. Wrong tries count against the code; at
-// SMSMaxAttempts it is void.
-func (s *Service) useSMSCode(ctx context.Context, p *Principal, purpose, number, code string, now time.Time) (string, error) {
-	live, err := s.smsStore.LiveSMSCode(ctx, p.User.ID, p.Session.ID, purpose, now, s.cfg.SMSMaxAttempts)
+func (f *smsFactor) method() string { return MethodSMS }
+
+// normalize accepts 6 digits, with spaces and dashes ignored.
+func (f *smsFactor) normalize(code string) (string, error) { return totp.NormalizeCode(code) }
+
+// check compares code with the live code in constant time. Wrong tries
+// count against the code too; at SMSMaxAttempts it is void.
+func (f *smsFactor) check(ctx context.Context, code string) (verdict, error) {
+	s, p := f.s, f.p
+	if err := s.smsEnabled(); err != nil {
+		return verdict{}, err
+	}
+	number := f.number
+	if number == "" {
+		active, _, err := s.smsStore.Phones(ctx, p.User.ID)
+		if err != nil {
+			return verdict{}, err
+		}
+		if active == nil {
+			return verdict{reason: "no phone"}, nil
+		}
+		number = active.Number
+	}
+	now := s.now()
+	live, err := s.smsStore.LiveSMSCode(ctx, p.User.ID, p.Session.ID, f.purpose, now, s.cfg.SMSMaxAttempts)
 	if errors.Is(err, ErrNotFound) {
-		return "no live code for this session and purpose", nil
+		return verdict{reason: "no live code for this session and purpose"}, nil
 	}
 	if err != nil {
-		return "", err
+		return verdict{}, err
 	}
 	keyID, _, ok := cutByte(live.Hash, ':')
 	if !ok {
-		return "", Internal(fmt.Errorf("sms code %d has no key id", live.ID))
+		return verdict{}, Internal(fmt.Errorf("sms code %d has no key id", live.ID))
 	}
 	if !s.sealer.HasKey(keyID) {
 		// As for a recovery code: the key is gone, so the code can never
 		// match; a counted wrong attempt, not a server error.
 		s.logger.WarnContext(ctx, "sms code stored under a key that is not configured", "key_id", keyID, "user_id", p.User.ID)
-		return reasonKeyGone, nil
+		return verdict{reason: reasonKeyGone}, nil
 	}
 	// The number is part of the MAC: a code sent to A does not confirm B.
-	h, err := s.smsHash(keyID, purpose, number, code)
+	h, err := s.smsHash(keyID, f.purpose, number, code)
 	if err != nil {
-		return "", err
+		return verdict{}, err
 	}
 	if subtle.ConstantTimeCompare(h, live.Hash) != 1 {
-		// ErrNotFound: a new send replaced the code meanwhile; still wrong.
-		if err := s.smsStore.FailSMSCode(ctx, live.ID); err != nil && !errors.Is(err, ErrNotFound) {
-			return "", err
-		}
-		return "wrong code", nil
+		return verdict{reason: "wrong code", fail: func(ctx context.Context, tx Tx) error {
+			// ErrNotFound: a new send replaced the code meanwhile; still wrong.
+			if err := tx.FailSMSCode(ctx, live.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
+		}}, nil
 	}
-	used, err := s.smsStore.UseSMSCode(ctx, live.ID, now, s.cfg.SMSMaxAttempts)
-	if err != nil {
-		return "", err
-	}
-	if !used {
-		return "replayed", nil
-	}
-	return "", nil
+	return verdict{replay: "replayed", consume: func(ctx context.Context, tx Tx) (bool, error) {
+		return tx.UseSMSCode(ctx, live.ID, now, s.cfg.SMSMaxAttempts)
+	}}, nil
 }
 
 // StartPhone sends a code to a new number, to add it or to replace the
@@ -243,17 +229,21 @@ func (s *Service) StartPhone(ctx context.Context, p *Principal, input string, c 
 }
 
 // ConfirmPhone activates the pending number with the code sent to it, in
-// this session. The earlier number (if any) is replaced and told so, and a
-// new recovery code replaces every earlier one.
+// this session. The code is an attempt like any other (counted toward the
+// lockout); its success, in one transaction, replaces the earlier number,
+// replaces the recovery code and ends every other session of the user. The
+// earlier number is then told.
 func (s *Service) ConfirmPhone(ctx context.Context, p *Principal, code string, c Client) (*ConfirmResult, error) {
 	if err := s.smsEnabled(); err != nil {
 		return nil, err
 	}
-	code, err := normalizeSMSCode(code)
+	f := &smsFactor{s: s, p: p, purpose: PurposeEnroll}
+	code, err := normalizeCode(f, code)
 	if err != nil {
 		return nil, err
 	}
-	active, pending, err := s.smsStore.Phones(ctx, p.User.ID)
+	uid := p.User.ID
+	active, pending, err := s.smsStore.Phones(ctx, uid)
 	if err != nil {
 		return nil, err
 	}
@@ -262,23 +252,8 @@ func (s *Service) ConfirmPhone(ctx context.Context, p *Principal, code string, c
 	if pending == nil || pending.SessionID != p.Session.ID {
 		return nil, Errorf(KindConflict, "There is no pending phone number to confirm in this session; add it again.")
 	}
-	now := s.now()
-	state, admitted, err := s.store.BeginMFAAttempt(ctx, p.User.ID, now, s.cfg.Lockout, false)
-	if err != nil {
-		return nil, err
-	}
-	if !admitted {
-		return nil, s.lockedError(state, now, false)
-	}
-	reason, err := s.useSMSCode(ctx, p, PurposeEnroll, pending.Number, code, now)
-	if err != nil {
-		return nil, err
-	}
-	if reason != "" {
-		s.recordFailure(ctx, p.User.ID, state, c, now, "sms enroll: "+reason)
-		return nil, errInvalidCode()
-	}
-	fresh, rc, err := s.newRecoveryCode(p.User.ID, now)
+	f.number = pending.Number
+	fresh, rc, err := s.newRecoveryCode(uid, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -286,26 +261,24 @@ func (s *Service) ConfirmPhone(ctx context.Context, p *Principal, code string, c
 	if active != nil {
 		detail = "phone " + s.sms.Mask(pending.Number) + " replaced " + s.sms.Mask(active.Number)
 	}
-	// Every other session ends with the change, as for a new app.
-	err = s.smsStore.ActivatePhone(ctx, p.User.ID, p.Session.ID, pending.ID, now, rc,
-		s.event(p.User.ID, EventPhoneAdded, c, now, detail),
-		s.event(p.User.ID, EventRecoveryCodeGenerated, c, now, "issued with the new phone"))
+	err = s.run(ctx, attempt{
+		user: p.User, factor: f, code: code, label: PurposeEnroll, client: c,
+		success: func(ctx context.Context, tx Tx, now time.Time) error {
+			if err := tx.ActivatePhone(ctx, uid, pending.ID, now); err != nil {
+				return err
+			}
+			return s.factorAdded(ctx, tx, p, rc,
+				s.event(uid, EventPhoneAdded, c, now, detail),
+				s.event(uid, EventRecoveryCodeGenerated, c, now, "issued with the new phone"))
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.ResetMFAFailures(ctx, p.User.ID); err != nil {
-		return nil, err
-	}
 	if active != nil {
-		s.sendNotice(ctx, p.User.ID, active.Number, true, c)
+		s.sendNotice(ctx, uid, active.Number, true, c)
 	}
-	res := &ConfirmResult{RecoveryCode: fresh}
-	if p.Session.AAL < AAL2 {
-		if res.Token, res.Session, err = s.promote(ctx, p); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return s.confirmed(ctx, p, fresh)
 }
 
 // RemovePhone removes the SMS method. It needs a step-up by any active
@@ -329,7 +302,7 @@ func (s *Service) RemovePhone(ctx context.Context, p *Principal, c Client) error
 	if err != nil {
 		return err
 	}
-	removed, err := s.smsStore.DeletePhone(ctx, p.User.ID,
+	removed, err := s.removeFactor(ctx, p.User.ID, Tx.DeletePhone,
 		s.event(p.User.ID, EventPhoneRemoved, c, s.now(), "phone "+s.mask(active.Number)+" removed"))
 	if err != nil {
 		return err
@@ -362,14 +335,4 @@ func (s *Service) mask(number string) string {
 		return "a number"
 	}
 	return s.sms.Mask(number)
-}
-
-// recordFailure writes mfa_failed, and locked when this failure locked the
-// account.
-func (s *Service) recordFailure(ctx context.Context, userID int64, st MFAState, c Client, now time.Time, detail string) {
-	s.addEvent(ctx, s.event(userID, EventMFAFailed, c, now, detail))
-	if s.cfg.Lockout.LockEvery > 0 && st.Failures%s.cfg.Lockout.LockEvery == 0 {
-		s.addEvent(ctx, s.event(userID, EventLocked, c, now,
-			fmt.Sprintf("%d consecutive failed second-factor attempts", st.Failures)))
-	}
 }

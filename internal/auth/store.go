@@ -36,25 +36,6 @@ func (m MethodSet) List() []string {
 	return out
 }
 
-// MFASuccess is what a successful second-factor verification changes, all
-// in one transaction: one commit instead of four keeps the verification
-// cheap on SQLite's single writer.
-type MFASuccess struct {
-	UserID int64
-	// FactorID and Step: the TOTP factor whose time step is consumed, only if
-	// Step is greater than its last step (0: not a TOTP verification).
-	FactorID, Step int64
-	// PreferredMethod becomes the method pre-selected at the next challenge
-	// ("" leaves it).
-	PreferredMethod string
-	// ReauthSessionID: the session whose step-up window this opens, with
-	// ReauthMethod, at At (0: none).
-	ReauthSessionID int64
-	ReauthMethod    string
-	At              time.Time
-	Events          []*Event
-}
-
 // LockoutPolicy is the per-account second-factor failure policy.
 type LockoutPolicy struct {
 	LockEvery   int           // lock after every this many consecutive failures (10)
@@ -125,28 +106,6 @@ type Store interface {
 	MFAMethods(ctx context.Context, userID int64) (MethodSet, error)
 	// MFAState returns the user's second-factor failure state.
 	MFAState(ctx context.Context, userID int64) (MFAState, error)
-	// BeginMFAAttempt admits one second-factor attempt, counting it as a
-	// failure before it is evaluated, in one atomic statement: so N parallel
-	// attempts can never be evaluated more than the policy allows. It admits
-	// nothing while the account is locked (LockedUntil > now), or when
-	// capped is true and Failures >= p.MaxFailures. When the incremented count
-	// is a multiple of p.LockEvery it also sets LockedUntil = now+p.LockFor.
-	// It returns the state after the call and whether the attempt was admitted.
-	BeginMFAAttempt(ctx context.Context, userID int64, now time.Time, p LockoutPolicy, capped bool) (MFAState, bool, error)
-	// ResetMFAFailures clears the failure count and any lock (after a success).
-	ResetMFAFailures(ctx context.Context, userID int64) error
-	// AttemptMFA is BeginMFAAttempt and, when success is non-nil (the code was
-	// already checked and matched), RecordMFASuccess, in ONE transaction: an
-	// attempt that is not admitted changes nothing and reports admitted
-	// false; an admitted one is counted and, with success, applied. It
-	// reports succeeded false when the TOTP step was already consumed (the
-	// count then stays). For checks that need no other write in between.
-	AttemptMFA(ctx context.Context, userID int64, now time.Time, p LockoutPolicy, capped bool, success *MFASuccess) (st MFAState, admitted, succeeded bool, err error)
-	// RecordMFASuccess applies a successful second-factor verification in
-	// one transaction; see MFASuccess. It reports false, and changes
-	// nothing, when the TOTP step was already consumed (a replay).
-	RecordMFASuccess(ctx context.Context, s MFASuccess) (bool, error)
-
 	// TOTPFactors returns the user's active and pending factors (nil if none).
 	// An expired pending factor is returned as nil.
 	TOTPFactors(ctx context.Context, userID int64, now time.Time) (active, pending *TOTPFactor, err error)
@@ -155,19 +114,6 @@ type Store interface {
 	// f.ID in its additional data, so PutPendingTOTP takes a seal function
 	// that is called with the new ID inside the transaction.
 	PutPendingTOTP(ctx context.Context, f *TOTPFactor, seal func(id int64) (sealed []byte, keyID string, err error)) error
-	// ConsumeTOTPStep sets the active factor's last step to step if step is
-	// greater than it, atomically. It reports false (a replay) otherwise.
-	ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, error)
-	// ActivateTOTP, in one transaction: deletes the user's earlier active
-	// factor, makes pending factor pendingID active with last_step = step
-	// (only if it is still pending and not expired at now, else KindConflict),
-	// replaces the recovery code with rc, deletes every session of the user
-	// except keepSessionID, and records the events.
-	ActivateTOTP(ctx context.Context, userID, keepSessionID, pendingID, step int64, now time.Time, rc *RecoveryCode, events ...*Event) error
-	// DeleteTOTP deletes the user's active and pending factors and records the
-	// events; when that leaves no method it also deletes the recovery code.
-	// It reports false (and records nothing) if there was no active factor.
-	DeleteTOTP(ctx context.Context, userID int64, events ...*Event) (bool, error)
 	// AllTOTPFactors returns every factor, for re-sealing.
 	AllTOTPFactors(ctx context.Context) ([]*TOTPFactor, error)
 	// ResealTOTP replaces a factor's sealed secret if it still has oldKeyID.
@@ -175,20 +121,79 @@ type Store interface {
 
 	// RecoveryCode returns the user's recovery code (ErrNotFound if none).
 	RecoveryCode(ctx context.Context, userID int64) (*RecoveryCode, error)
-	// ReplaceRecoveryCode stores rc as the user's only code (voiding any
-	// earlier one) and records the events, in one transaction.
-	ReplaceRecoveryCode(ctx context.Context, rc *RecoveryCode, events ...*Event) error
-	// SwapRecoveryCode replaces the user's code with next only if its hash is
-	// still oldHash (compare-and-swap), and records the events; false if not.
-	SwapRecoveryCode(ctx context.Context, oldHash []byte, next *RecoveryCode, events ...*Event) (bool, error)
-
 	// ResetMFA deletes every second factor and the recovery code of the user,
 	// clears the failure state, deletes every session, and records the
 	// events, in one transaction.
 	ResetMFA(ctx context.Context, userID int64, events ...*Event) error
 
-	// Ping checks that the database answers.
-	Ping(ctx context.Context) error
+	// InTx runs fn as one atomic unit of writes: committed if fn returns
+	// nil, and nothing of it kept if fn returns an error (which InTx then
+	// returns). Every use case that writes more than one row owns its
+	// transaction this way, so its rule reads top to bottom in this
+	// package. fn must use only tx: no other Store call, no network, no
+	// password hashing — on SQLite every write of every request waits for
+	// fn (the store commits units in batches behind one writer).
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the write side of one InTx unit. Each verb is one atomic statement
+// (or a short fixed sequence) with a one-line contract; the rules that
+// combine them live in the use cases. Verbs return ErrNotFound and
+// KindConflict as Store does.
+type Tx interface {
+	// CountAttempt admits one second-factor attempt and counts it as a
+	// failure before its result is used, in one conditional statement, so
+	// N parallel attempts are admitted at most as the policy allows. It
+	// admits nothing while the account is locked at now (MFAState.Locked),
+	// or when capped and the count has reached p.MaxFailures; the attempt
+	// that makes the count a multiple of p.LockEvery locks the account until
+	// now+p.LockFor. It reports whether the attempt was admitted.
+	CountAttempt(ctx context.Context, userID int64, now time.Time, p LockoutPolicy, capped bool) (bool, error)
+	// MFAState reads the failure state as this unit sees it.
+	MFAState(ctx context.Context, userID int64) (MFAState, error)
+	// MFAMethods reads the confirmed factors as this unit sees them.
+	MFAMethods(ctx context.Context, userID int64) (MethodSet, error)
+	// ClearFailures clears the failure count and lock and, unless
+	// preferredMethod is "", sets the method pre-selected next time.
+	ClearFailures(ctx context.Context, userID int64, preferredMethod string) error
+	// ConsumeTOTPStep sets the active factor's last step to step if step is
+	// greater; false (a replay) otherwise.
+	ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, error)
+	// SetReauth records a step-up made in the session.
+	SetReauth(ctx context.Context, sessionID int64, method string, at time.Time) error
+	// UseSMSCode consumes the code if it is still live (unused, unexpired at
+	// now, fewer than maxAttempts wrong tries); false if not. Of N
+	// concurrent uses one wins.
+	UseSMSCode(ctx context.Context, codeID int64, now time.Time, maxAttempts int) (bool, error)
+	// FailSMSCode counts one wrong try against the code; ErrNotFound if it
+	// is gone (a new send replaced it).
+	FailSMSCode(ctx context.Context, codeID int64) error
+	// SwapRecoveryCode replaces the user's code with next only while its
+	// hash is still oldHash (compare-and-swap); false if it changed.
+	SwapRecoveryCode(ctx context.Context, oldHash []byte, next *RecoveryCode) (bool, error)
+	// PutRecoveryCode makes rc the user's only code, voiding earlier ones.
+	PutRecoveryCode(ctx context.Context, rc *RecoveryCode) error
+	// DeleteRecoveryCode deletes the user's code, if any.
+	DeleteRecoveryCode(ctx context.Context, userID int64) error
+	// ActivateTOTP deletes the user's active factor and makes pending
+	// factor pendingID active with last_step = step; KindConflict if it is
+	// no longer pending or has expired at now.
+	ActivateTOTP(ctx context.Context, userID, pendingID, step int64, now time.Time) error
+	// DeleteTOTP deletes the user's active and pending factors; false (and
+	// nothing deleted) if there was no active one.
+	DeleteTOTP(ctx context.Context, userID int64) (bool, error)
+	// ActivatePhone deletes the user's active number and makes pending
+	// number pendingID active, confirmed at now; KindConflict if it is no
+	// longer pending.
+	ActivatePhone(ctx context.Context, userID, pendingID int64, now time.Time) error
+	// DeletePhone deletes the user's active and pending numbers; false (and
+	// nothing deleted) if there was no active one.
+	DeletePhone(ctx context.Context, userID int64) (bool, error)
+	// DeleteOtherSessions deletes every session of the user except
+	// keepSessionID (0: all).
+	DeleteOtherSessions(ctx context.Context, userID, keepSessionID int64) error
+	// AddEvents records the events (UserID 0 means userID).
+	AddEvents(ctx context.Context, userID int64, events ...*Event) error
 }
 
 // SMSStore is what the SMS method needs from the database. Every cap and
@@ -200,17 +205,6 @@ type SMSStore interface {
 	// PutPendingPhone stores p as the user's pending number, replacing any
 	// earlier pending one, and sets p.ID.
 	PutPendingPhone(ctx context.Context, p *Phone) error
-	// ActivatePhone, in one transaction: deletes the user's active number,
-	// makes pending number pendingID active (KindConflict if it is no longer
-	// pending), replaces the recovery code with rc, deletes every session of
-	// the user except keepSessionID, and records the events.
-	ActivatePhone(ctx context.Context, userID, keepSessionID, pendingID int64, now time.Time, rc *RecoveryCode, events ...*Event) error
-	// DeletePhone deletes the user's active and pending numbers and records
-	// the events; when that leaves no method it also deletes the recovery
-	// code. It reports false (and records nothing) if there was no active
-	// number.
-	DeletePhone(ctx context.Context, userID int64, events ...*Event) (bool, error)
-
 	// ReserveSMS checks every cap of l for a send of c from ip at now and,
 	// if all allow it, records the send and stores c as the only live code of
 	// (user, session, purpose) — earlier ones are deleted — in one
@@ -227,9 +221,4 @@ type SMSStore interface {
 	// unexpired at now and with fewer than maxAttempts wrong tries.
 	// ErrNotFound if there is none.
 	LiveSMSCode(ctx context.Context, userID, sessionID int64, purpose string, now time.Time, maxAttempts int) (*SMSCode, error)
-	// FailSMSCode counts one wrong try against the code.
-	FailSMSCode(ctx context.Context, codeID int64) error
-	// UseSMSCode consumes the code if it is still live (same rules as
-	// LiveSMSCode), atomically: of N concurrent uses one wins. False if not.
-	UseSMSCode(ctx context.Context, codeID int64, now time.Time, maxAttempts int) (bool, error)
 }

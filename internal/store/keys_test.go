@@ -26,7 +26,7 @@ func mustTOTPUnder(tb testing.TB, db *store.DB, userID int64, keyID string, expi
 		tb.Fatalf("put pending totp: %v", err)
 	}
 	if expires.IsZero() {
-		if err := db.ActivateTOTP(tb.Context(), userID, 0, f.ID, 1, t0, nil); err != nil {
+		if err := activateTOTP(tb.Context(), db, userID, f.ID, 1, t0, nil); err != nil {
 			tb.Fatalf("activate totp: %v", err)
 		}
 	}
@@ -34,7 +34,7 @@ func mustTOTPUnder(tb testing.TB, db *store.DB, userID int64, keyID string, expi
 
 func mustRecoveryHash(tb testing.TB, db *store.DB, userID int64, h string) {
 	tb.Helper()
-	if err := db.ReplaceRecoveryCode(tb.Context(), &auth.RecoveryCode{UserID: userID, Hash: []byte(h), CreatedAt: t0}); err != nil {
+	if err := replaceRecoveryCode(tb.Context(), db, &auth.RecoveryCode{UserID: userID, Hash: []byte(h), CreatedAt: t0}); err != nil {
 		tb.Fatalf("replace recovery code: %v", err)
 	}
 }
@@ -69,7 +69,7 @@ func TestDB_KeyUsage(t *testing.T) {
 		mustRecoveryHash(t, db, u1.ID, "k1:"+string(hash("one")))
 		mustSMSUnder(t, db, s1, auth.PurposeLogin, "k1", t0)
 		used := mustSMSUnder(t, db, s1, auth.PurposeReauth, "k1", t0)
-		if ok, err := db.UseSMSCode(ctx, used.ID, t0, 5); err != nil || !ok {
+		if ok, err := useSMSCode(ctx, db, used.ID, t0, 5); err != nil || !ok {
 			t.Fatalf("use sms code: %v %v", ok, err)
 		}
 		mustSMSUnder(t, db, s1, auth.PurposeEnroll, "k1", t0.Add(-10*time.Minute)) // expired

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -75,43 +74,6 @@ func (db *DB) PutPendingPhone(ctx context.Context, p *auth.Phone) error {
 	return nil
 }
 
-// ActivatePhone, in one transaction: deletes the user's active number,
-// makes pending number pendingID active, confirmed at now (only while it is
-// still the user's pending number, else an *auth.Error of KindConflict and
-// nothing changes), replaces the recovery code with rc (kept as it is if rc
-// is nil; rc.UserID 0 means userID), deletes every session of the user
-// except keepSessionID (0: all), and records the events (UserID 0 means
-// userID).
-func (db *DB) ActivatePhone(ctx context.Context, userID, keepSessionID, pendingID int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx querier) error {
-		// The earlier active number goes first: at most one active number
-		// per user is a unique index. If the pending one turns out to be
-		// gone, the rollback brings it back.
-		if err := deletePhone(ctx, tx, userID, auth.FactorActive); err != nil {
-			return err
-		}
-		if err := activatePendingPhone(ctx, tx, userID, pendingID, now); err != nil {
-			return err
-		}
-		if rc != nil {
-			if rc.UserID == 0 {
-				rc.UserID = userID
-			}
-			if rc.UserID != userID {
-				return errors.New("recovery code of another user")
-			}
-			if err := upsertRecoveryCode(ctx, tx, rc); err != nil {
-				return err
-			}
-		}
-		if err := deleteOtherSessions(ctx, tx, userID, keepSessionID); err != nil {
-			return err
-		}
-		return insertUserEvents(ctx, tx, userID, events)
-	})
-	return db.fail("activate phone", err)
-}
-
 // activatePendingPhone confirms the pending number. The state is checked in
 // the UPDATE itself, so of two confirmations of the same number (or one
 // racing a PutPendingPhone that replaces it) at most one succeeds.
@@ -127,18 +89,6 @@ func activatePendingPhone(ctx context.Context, tx querier, userID, pendingID int
 		return errNoPendingPhone()
 	}
 	return nil
-}
-
-// DeletePhone deletes the user's active and pending numbers and records the
-// events, in one transaction; when that leaves no method (no active TOTP
-// factor) it also deletes the recovery code. It reports false, and changes
-// and records nothing, if there was no active number.
-func (db *DB) DeletePhone(ctx context.Context, userID int64, events ...*auth.Event) (bool, error) {
-	deleted, err := db.deleteMethod(ctx, "phones", "totp_factors", userID, events)
-	if err != nil {
-		return false, db.fail("delete phone", err)
-	}
-	return deleted, nil
 }
 
 // deletePhone deletes the user's number in state, if any.

@@ -17,44 +17,6 @@ func (db *DB) RecoveryCode(ctx context.Context, userID int64) (*auth.RecoveryCod
 	return rc, nil
 }
 
-// ReplaceRecoveryCode stores rc as the user's only code, voiding any earlier
-// one, and records the events (UserID 0 means rc.UserID), in one
-// transaction; auth.ErrNotFound if the user does not exist.
-func (db *DB) ReplaceRecoveryCode(ctx context.Context, rc *auth.RecoveryCode, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx querier) error {
-		if err := upsertRecoveryCode(ctx, tx, rc); err != nil {
-			return err
-		}
-		return insertUserEvents(ctx, tx, rc.UserID, events)
-	})
-	return db.fail("replace recovery code", err)
-}
-
-// SwapRecoveryCode replaces the user's code with next only if its hash is
-// still oldHash, and then records the events (UserID 0 means next.UserID),
-// in one transaction. It reports false, recording nothing, if the code had
-// already changed (or there was none).
-func (db *DB) SwapRecoveryCode(ctx context.Context, oldHash []byte, next *auth.RecoveryCode, events ...*auth.Event) (bool, error) {
-	var swapped bool
-	err := db.inTx(ctx, func(tx querier) error {
-		// Compare-and-swap: a recovery code is single-use, so of any number
-		// of requests presenting it at once, exactly one may replace it.
-		n, err := execCount(ctx, tx, `
-			UPDATE recovery_codes SET hash = $3, created_at = $4
-			WHERE user_id = $1 AND hash = $2`,
-			next.UserID, oldHash, next.Hash, timeValue(next.CreatedAt))
-		if err != nil || n == 0 {
-			return err
-		}
-		swapped = true
-		return insertUserEvents(ctx, tx, next.UserID, events)
-	})
-	if err != nil {
-		return false, db.fail("swap recovery code", err)
-	}
-	return swapped, nil
-}
-
 // upsertRecoveryCode makes rc the user's one recovery code.
 func upsertRecoveryCode(ctx context.Context, tx querier, rc *auth.RecoveryCode) error {
 	_, err := tx.ExecContext(ctx, `

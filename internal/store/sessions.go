@@ -111,13 +111,6 @@ func (db *DB) DeleteSession(ctx context.Context, id int64) error {
 	return db.fail("delete session", err)
 }
 
-// DeleteUserSessions deletes every session of the user except exceptID (0
-// deletes them all). Deleting none is not an error.
-func (db *DB) DeleteUserSessions(ctx context.Context, userID, exceptID int64) error {
-	err := db.write(ctx, func(q querier) error { return deleteOtherSessions(ctx, q, userID, exceptID) })
-	return db.fail("delete user sessions", err)
-}
-
 // deleteOtherSessions deletes every session of the user except keepID (0
 // deletes them all).
 func deleteOtherSessions(ctx context.Context, q querier, userID, keepID int64) error {

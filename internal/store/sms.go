@@ -246,32 +246,6 @@ func (db *DB) LiveSMSCode(ctx context.Context, userID, sessionID int64, purpose 
 	return c, nil
 }
 
-// FailSMSCode counts one wrong try against code codeID, atomically
-// (auth.ErrNotFound if the code is gone, e.g. replaced by a newer one).
-func (db *DB) FailSMSCode(ctx context.Context, codeID int64) error {
-	// Incremented in the statement, never read then written, so parallel
-	// wrong guesses are each counted.
-	err := db.writeOne(ctx, `UPDATE sms_codes SET attempts = attempts + 1 WHERE id = $1`, codeID)
-	return db.fail("fail sms code", err)
-}
-
-// UseSMSCode consumes code codeID if it is still live at now (the rules of
-// LiveSMSCode), and reports whether it did. False if it was used, expired,
-// out of attempts, replaced or never there.
-func (db *DB) UseSMSCode(ctx context.Context, codeID int64, now time.Time, maxAttempts int) (bool, error) {
-	// The one-time rule is this conditional UPDATE, never a read then a
-	// write: of any number of requests presenting the code at once, on any
-	// instances, exactly one changes the row.
-	n, err := db.writeCount(ctx, `
-		UPDATE sms_codes SET used_at = $2
-		WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $3`,
-		codeID, now.UnixMicro(), maxAttempts)
-	if err != nil {
-		return false, db.fail("use sms code", err)
-	}
-	return n == 1, nil
-}
-
 // DeleteOldSMS deletes the send records older than before and the codes
 // that expired before it, and returns how many rows went. Callers pass
 // now-24h: a send must be kept as long as the longest cap window

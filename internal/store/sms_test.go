@@ -171,7 +171,7 @@ func TestDB_ActivatePhone(t *testing.T) {
 			p := mustPendingPhone(t, db, u.ID, "+447700900123", t0)
 			now := t0.Add(time.Minute)
 			rc := &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: now}
-			err := db.ActivatePhone(t.Context(), u.ID, 0, p.ID, now, rc,
+			err := activatePhone(t.Context(), db, u.ID, p.ID, now, rc,
 				&auth.Event{Type: auth.EventPhoneAdded, At: now},
 				&auth.Event{Type: auth.EventRecoveryCodeGenerated, At: now})
 			if err != nil {
@@ -207,7 +207,7 @@ func TestDB_ActivatePhone(t *testing.T) {
 			mustRecoveryCode(t, db, u.ID, "old-rc")
 			first := mustPendingPhone(t, db, u.ID, "+14155550001", t0)
 			second := mustPendingPhone(t, db, u.ID, "+14155550002", t0)
-			err := db.ActivatePhone(t.Context(), u.ID, 0, first.ID, t0, &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: t0},
+			err := activatePhone(t.Context(), db, u.ID, first.ID, t0, &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: t0},
 				&auth.Event{Type: auth.EventPhoneAdded, At: t0})
 			wantKind(t, err, auth.KindConflict, noPending)
 			// Rolled back: the active number, the pending one, the
@@ -227,10 +227,10 @@ func TestDB_ActivatePhone(t *testing.T) {
 		t.Run("ErrConflictTwice", func(t *testing.T) {
 			u := mustCreateUser(t, db, "twice@example.com")
 			p := mustPendingPhone(t, db, u.ID, "+14155550123", t0)
-			if err := db.ActivatePhone(t.Context(), u.ID, 0, p.ID, t0, nil); err != nil {
+			if err := activatePhone(t.Context(), db, u.ID, p.ID, t0, nil); err != nil {
 				t.Fatal(err)
 			}
-			wantKind(t, db.ActivatePhone(t.Context(), u.ID, 0, p.ID, t0, nil), auth.KindConflict, noPending)
+			wantKind(t, activatePhone(t.Context(), db, u.ID, p.ID, t0, nil), auth.KindConflict, noPending)
 			active, _, _ := db.Phones(t.Context(), u.ID)
 			if active == nil || active.ID != p.ID {
 				t.Errorf("got active %+v, want %d to stay active", active, p.ID)
@@ -240,7 +240,7 @@ func TestDB_ActivatePhone(t *testing.T) {
 			a := mustCreateUser(t, db, "owner@example.com")
 			b := mustCreateUser(t, db, "thief@example.com")
 			p := mustPendingPhone(t, db, a.ID, "+14155550123", t0)
-			wantKind(t, db.ActivatePhone(t.Context(), b.ID, 0, p.ID, t0, nil), auth.KindConflict, noPending)
+			wantKind(t, activatePhone(t.Context(), db, b.ID, p.ID, t0, nil), auth.KindConflict, noPending)
 		})
 	})
 }
@@ -252,7 +252,7 @@ func TestDB_DeletePhone(t *testing.T) {
 			mustAddPhone(t, db, u.ID, auth.FactorActive)
 			mustPendingPhone(t, db, u.ID, "+447700900123", t0)
 			mustRecoveryCode(t, db, u.ID, "rc")
-			ok, err := db.DeletePhone(t.Context(), u.ID, &auth.Event{Type: auth.EventPhoneRemoved, At: t0})
+			ok, err := deleteFactor(t.Context(), db, auth.Tx.DeletePhone, u.ID, &auth.Event{Type: auth.EventPhoneRemoved, At: t0})
 			if err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
@@ -271,7 +271,7 @@ func TestDB_DeletePhone(t *testing.T) {
 			mustAddPhone(t, db, u.ID, auth.FactorActive)
 			mustActiveTOTP(t, db, u.ID, 1)
 			mustRecoveryCode(t, db, u.ID, "rc")
-			if ok, err := db.DeletePhone(t.Context(), u.ID); err != nil || !ok {
+			if ok, err := deleteFactor(t.Context(), db, auth.Tx.DeletePhone, u.ID); err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
 			if _, err := db.RecoveryCode(t.Context(), u.ID); err != nil {
@@ -283,7 +283,7 @@ func TestDB_DeletePhone(t *testing.T) {
 			mustAddPhone(t, db, u.ID, auth.FactorActive)
 			mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
 			mustRecoveryCode(t, db, u.ID, "rc")
-			if ok, err := db.DeletePhone(t.Context(), u.ID); err != nil || !ok {
+			if ok, err := deleteFactor(t.Context(), db, auth.Tx.DeletePhone, u.ID); err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
 			_, err := db.RecoveryCode(t.Context(), u.ID)
@@ -292,7 +292,7 @@ func TestDB_DeletePhone(t *testing.T) {
 		t.Run("NoActive", func(t *testing.T) {
 			u := mustCreateUser(t, db, "none@example.com")
 			p := mustPendingPhone(t, db, u.ID, "+14155550123", t0)
-			ok, err := db.DeletePhone(t.Context(), u.ID, &auth.Event{Type: auth.EventPhoneRemoved, At: t0})
+			ok, err := deleteFactor(t.Context(), db, auth.Tx.DeletePhone, u.ID, &auth.Event{Type: auth.EventPhoneRemoved, At: t0})
 			if err != nil || ok {
 				t.Fatalf("got %v, %v, want false", ok, err)
 			}
@@ -327,7 +327,7 @@ func TestDB_ResetMFA_SMS(t *testing.T) {
 		if _, err := db.LiveSMSCode(t.Context(), other.UserID, other.ID, auth.PurposeLogin, t0, 5); err != nil {
 			t.Errorf("another user's code: %v", err)
 		}
-		if ok, _ := db.UseSMSCode(t.Context(), kept.ID, t0, 5); !ok {
+		if ok, _ := useSMSCode(t.Context(), db, kept.ID, t0, 5); !ok {
 			t.Error("another user's code could not be used")
 		}
 	})
@@ -376,10 +376,10 @@ func TestDB_ReserveSMS(t *testing.T) {
 				t.Errorf("got live code %d, want the newer %d", got.ID, next.ID)
 			}
 			// The older code is void: it can be neither used nor failed.
-			if ok, err := db.UseSMSCode(t.Context(), old.ID, t0.Add(time.Minute), 5); err != nil || ok {
+			if ok, err := useSMSCode(t.Context(), db, old.ID, t0.Add(time.Minute), 5); err != nil || ok {
 				t.Errorf("use of the replaced code: got %v, %v, want false", ok, err)
 			}
-			wantNotFound(t, db.FailSMSCode(t.Context(), old.ID))
+			wantNotFound(t, failSMSCode(t.Context(), db, old.ID))
 			// A code of another purpose in the same session is untouched.
 			if got, err := db.LiveSMSCode(t.Context(), s.UserID, s.ID, auth.PurposeReauth, t0.Add(time.Minute), 5); err != nil || got.ID != reauth.ID {
 				t.Errorf("got reauth code %+v, %v, want %d still live", got, err, reauth.ID)
@@ -631,7 +631,7 @@ func TestDB_LiveSMSCode(t *testing.T) {
 			}
 		})
 		t.Run("Used", func(t *testing.T) {
-			if ok, err := db.UseSMSCode(t.Context(), c.ID, t0, 5); err != nil || !ok {
+			if ok, err := useSMSCode(t.Context(), db, c.ID, t0, 5); err != nil || !ok {
 				t.Fatalf("use: got %v, %v, want true", ok, err)
 			}
 			_, err := db.LiveSMSCode(t.Context(), u.ID, s.ID, auth.PurposeLogin, t0, 5)
@@ -647,7 +647,7 @@ func TestDB_FailSMSCode(t *testing.T) {
 			u, s := mustSMSUser(t, db, "a")
 			c := mustSendSMS(t, db, s, "+14155550500", testIP, t0, auth.SMSLimits{})
 			for i := 1; i <= maxAttempts; i++ {
-				if err := db.FailSMSCode(t.Context(), c.ID); err != nil {
+				if err := failSMSCode(t.Context(), db, c.ID); err != nil {
 					t.Fatal(err)
 				}
 				got, err := db.LiveSMSCode(t.Context(), u.ID, s.ID, auth.PurposeLogin, t0, maxAttempts)
@@ -660,7 +660,7 @@ func TestDB_FailSMSCode(t *testing.T) {
 				// The last allowed wrong try voids the code.
 				wantNotFound(t, err)
 			}
-			if ok, err := db.UseSMSCode(t.Context(), c.ID, t0, maxAttempts); err != nil || ok {
+			if ok, err := useSMSCode(t.Context(), db, c.ID, t0, maxAttempts); err != nil || ok {
 				t.Fatalf("use after %d wrong tries: got %v, %v, want false", maxAttempts, ok, err)
 			}
 		})
@@ -668,7 +668,7 @@ func TestDB_FailSMSCode(t *testing.T) {
 			u, s := mustSMSUser(t, db, "b")
 			c := mustSendSMS(t, db, s, "+14155550501", testIP, t0, auth.SMSLimits{})
 			concurrently(t, db, 20, func() (bool, error) {
-				return true, db.FailSMSCode(context.Background(), c.ID)
+				return true, failSMSCode(context.Background(), db, c.ID)
 			})
 			got, err := db.LiveSMSCode(t.Context(), u.ID, s.ID, auth.PurposeLogin, t0, 100)
 			if err != nil || got.Attempts != 20 {
@@ -676,7 +676,7 @@ func TestDB_FailSMSCode(t *testing.T) {
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.FailSMSCode(t.Context(), 999))
+			wantNotFound(t, failSMSCode(t.Context(), db, 999))
 		})
 	})
 }
@@ -685,7 +685,7 @@ func TestDB_UseSMSCode(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		use := func(t *testing.T, id int64, now time.Time, want bool) {
 			t.Helper()
-			ok, err := db.UseSMSCode(t.Context(), id, now, 5)
+			ok, err := useSMSCode(t.Context(), db, id, now, 5)
 			if err != nil || ok != want {
 				t.Fatalf("got %v, %v, want %v", ok, err, want)
 			}
@@ -708,7 +708,7 @@ func TestDB_UseSMSCode(t *testing.T) {
 			_, s := mustSMSUser(t, db, "c")
 			c := mustSendSMS(t, db, s, "+14155550602", testIP, t0, auth.SMSLimits{})
 			n := concurrently(t, db, 20, func() (bool, error) {
-				return db.UseSMSCode(context.Background(), c.ID, t0, 5)
+				return useSMSCode(context.Background(), db, c.ID, t0, 5)
 			})
 			if n != 1 {
 				t.Fatalf("%d of 20 concurrent uses of one code accepted, want 1", n)

@@ -88,7 +88,7 @@ func mustCreateSession(tb testing.TB, db *store.DB, userID int64, token string) 
 func mustActiveTOTP(tb testing.TB, db *store.DB, userID, step int64) *auth.TOTPFactor {
 	tb.Helper()
 	f := mustPendingTOTP(tb, db, userID, t0.Add(10*time.Minute))
-	if err := db.ActivateTOTP(tb.Context(), userID, 0, f.ID, step, t0, nil); err != nil {
+	if err := activateTOTP(tb.Context(), db, userID, f.ID, step, t0, nil); err != nil {
 		tb.Fatalf("activate totp: %v", err)
 	}
 	return f
@@ -108,7 +108,7 @@ func mustPendingTOTP(tb testing.TB, db *store.DB, userID int64, expires time.Tim
 
 func mustRecoveryCode(tb testing.TB, db *store.DB, userID int64, code string) {
 	tb.Helper()
-	if err := db.ReplaceRecoveryCode(tb.Context(), &auth.RecoveryCode{UserID: userID, Hash: hash(code), CreatedAt: t0}); err != nil {
+	if err := replaceRecoveryCode(tb.Context(), db, &auth.RecoveryCode{UserID: userID, Hash: hash(code), CreatedAt: t0}); err != nil {
 		tb.Fatalf("replace recovery code: %v", err)
 	}
 }
@@ -122,7 +122,7 @@ func mustAddPhone(tb testing.TB, db *store.DB, userID int64, state string) *auth
 		tb.Fatalf("put pending phone: %v", err)
 	}
 	if state == auth.FactorActive {
-		if err := db.ActivatePhone(tb.Context(), userID, 0, p.ID, t0, nil); err != nil {
+		if err := activatePhone(tb.Context(), db, userID, p.ID, t0, nil); err != nil {
 			tb.Fatalf("activate phone: %v", err)
 		}
 		p.State, p.ConfirmedAt = auth.FactorActive, t0
@@ -260,7 +260,7 @@ func TestOpen(t *testing.T) {
 		_, err := db.UserByID(t.Context(), 1)
 		wantKind(t, err, auth.KindUnavailable, msg)
 		wantKind(t, db.Ping(t.Context()), auth.KindUnavailable, msg)
-		_, err = db.ConsumeTOTPStep(t.Context(), 1, 1)
+		_, err = consumeStep(t.Context(), db, 1, 1)
 		wantKind(t, err, auth.KindUnavailable, msg)
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("error %q reveals the password", err)
@@ -505,11 +505,11 @@ func TestDB_SetPassword(t *testing.T) {
 	})
 }
 
-func TestDB_SetPreferredMethod(t *testing.T) {
+func TestTx_ClearFailuresSetsPreferred(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
-			if err := db.SetPreferredMethod(t.Context(), u.ID, auth.MethodSMS); err != nil {
+			if err := setPreferred(t.Context(), db, u.ID, auth.MethodSMS); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := db.UserByID(t.Context(), u.ID)
@@ -518,7 +518,7 @@ func TestDB_SetPreferredMethod(t *testing.T) {
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.SetPreferredMethod(t.Context(), 999, auth.MethodSMS))
+			wantNotFound(t, setPreferred(t.Context(), db, 999, auth.MethodSMS))
 		})
 	})
 }
@@ -726,7 +726,7 @@ func TestDB_DeleteSession(t *testing.T) {
 	})
 }
 
-func TestDB_DeleteUserSessions(t *testing.T) {
+func TestTx_DeleteOtherSessions(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		a := mustCreateUser(t, db, "a@example.com")
 		b := mustCreateUser(t, db, "b@example.com")
@@ -739,7 +739,7 @@ func TestDB_DeleteUserSessions(t *testing.T) {
 			return err == nil
 		}
 		t.Run("ExceptOne", func(t *testing.T) {
-			if err := db.DeleteUserSessions(t.Context(), a.ID, keep.ID); err != nil {
+			if err := deleteOtherSessions(t.Context(), db, a.ID, keep.ID); err != nil {
 				t.Fatal(err)
 			}
 			got := []bool{exists("a1"), exists("a2"), exists("a3"), exists("b1")}
@@ -748,14 +748,14 @@ func TestDB_DeleteUserSessions(t *testing.T) {
 			}
 		})
 		t.Run("All", func(t *testing.T) {
-			if err := db.DeleteUserSessions(t.Context(), a.ID, 0); err != nil {
+			if err := deleteOtherSessions(t.Context(), db, a.ID, 0); err != nil {
 				t.Fatal(err)
 			}
 			if exists("a1") || !exists("b1") {
 				t.Errorf("got a1 %v b1 %v, want a1 gone and b1 kept", exists("a1"), exists("b1"))
 			}
 			// Nothing left to delete is not an error.
-			if err := db.DeleteUserSessions(t.Context(), a.ID, 0); err != nil {
+			if err := deleteOtherSessions(t.Context(), db, a.ID, 0); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -985,26 +985,26 @@ func TestDB_BeginMFAAttempt(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
 			for i := 1; i <= 9; i++ {
-				st, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, policy, true)
+				st, ok, err := beginAttempt(t.Context(), db, u.ID, t0, policy, true)
 				if err != nil || !ok || st != (auth.MFAState{Failures: i}) {
 					t.Fatalf("attempt %d: got %+v, %v, %v, want admitted with %d failures", i, st, ok, err, i)
 				}
 			}
 			// The tenth is admitted and locks.
 			locked := t0.Add(policy.LockFor)
-			st, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, policy, true)
+			st, ok, err := beginAttempt(t.Context(), db, u.ID, t0, policy, true)
 			if err != nil || !ok || st != (auth.MFAState{Failures: 10, LockedUntil: locked}) {
 				t.Fatalf("attempt 10: got %+v, %v, %v, want admitted and locked until %v", st, ok, err, locked)
 			}
 			// Locked: nothing is admitted, nothing is counted.
 			for _, now := range []time.Time{t0, locked.Add(-time.Microsecond)} {
-				st, ok, err = db.BeginMFAAttempt(t.Context(), u.ID, now, policy, true)
+				st, ok, err = beginAttempt(t.Context(), db, u.ID, now, policy, true)
 				if err != nil || ok || st != (auth.MFAState{Failures: 10, LockedUntil: locked}) {
 					t.Fatalf("while locked: got %+v, %v, %v, want refused", st, ok, err)
 				}
 			}
 			// Once the lock has run out, attempts are admitted again.
-			st, ok, err = db.BeginMFAAttempt(t.Context(), u.ID, locked, policy, true)
+			st, ok, err = beginAttempt(t.Context(), db, u.ID, locked, policy, true)
 			if err != nil || !ok || st != (auth.MFAState{Failures: 11}) {
 				t.Fatalf("after the lock: got %+v, %v, %v, want admitted with 11 failures", st, ok, err)
 			}
@@ -1013,21 +1013,21 @@ func TestDB_BeginMFAAttempt(t *testing.T) {
 			u := mustCreateUser(t, db, "capped@example.com")
 			p := auth.LockoutPolicy{LockEvery: 10, LockFor: time.Minute, MaxFailures: 3}
 			for i := 1; i <= 3; i++ {
-				if _, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, p, true); err != nil || !ok {
+				if _, ok, err := beginAttempt(t.Context(), db, u.ID, t0, p, true); err != nil || !ok {
 					t.Fatalf("attempt %d: got %v, %v, want admitted", i, ok, err)
 				}
 			}
-			st, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, p, true)
+			st, ok, err := beginAttempt(t.Context(), db, u.ID, t0, p, true)
 			if err != nil || ok || st.Failures != 3 {
 				t.Fatalf("at the cap: got %+v, %v, %v, want refused at 3", st, ok, err)
 			}
 			// Uncapped (e.g. a recovery code attempt), the cap does not apply.
-			if st, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, p, false); err != nil || !ok || st.Failures != 4 {
+			if st, ok, err := beginAttempt(t.Context(), db, u.ID, t0, p, false); err != nil || !ok || st.Failures != 4 {
 				t.Fatalf("uncapped: got %+v, %v, %v, want admitted with 4", st, ok, err)
 			}
 			// MaxFailures 0 is no cap.
 			p.MaxFailures = 0
-			if _, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, p, true); err != nil || !ok {
+			if _, ok, err := beginAttempt(t.Context(), db, u.ID, t0, p, true); err != nil || !ok {
 				t.Fatalf("no cap: got %v, %v, want admitted", ok, err)
 			}
 		})
@@ -1035,7 +1035,7 @@ func TestDB_BeginMFAAttempt(t *testing.T) {
 			u := mustCreateUser(t, db, "never@example.com")
 			p := auth.LockoutPolicy{LockEvery: 0, LockFor: time.Minute}
 			for i := 1; i <= 12; i++ {
-				if st, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, p, true); err != nil || !ok || !st.LockedUntil.IsZero() {
+				if st, ok, err := beginAttempt(t.Context(), db, u.ID, t0, p, true); err != nil || !ok || !st.LockedUntil.IsZero() {
 					t.Fatalf("attempt %d: got %+v, %v, %v, want admitted, unlocked", i, st, ok, err)
 				}
 			}
@@ -1043,7 +1043,7 @@ func TestDB_BeginMFAAttempt(t *testing.T) {
 		t.Run("Concurrent", func(t *testing.T) {
 			u := mustCreateUser(t, db, "concurrent@example.com")
 			n := concurrently(t, db, 50, func() (bool, error) {
-				_, ok, err := db.BeginMFAAttempt(context.Background(), u.ID, t0, policy, true)
+				_, ok, err := beginAttempt(context.Background(), db, u.ID, t0, policy, true)
 				return ok, err
 			})
 			if n != 10 {
@@ -1055,7 +1055,7 @@ func TestDB_BeginMFAAttempt(t *testing.T) {
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			_, _, err := db.BeginMFAAttempt(t.Context(), 999, t0, policy, true)
+			_, _, err := beginAttempt(t.Context(), db, 999, t0, policy, true)
 			wantNotFound(t, err)
 		})
 	})
@@ -1066,10 +1066,10 @@ func TestDB_ResetMFAFailures(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
 			p := auth.LockoutPolicy{LockEvery: 1, LockFor: time.Hour}
-			if _, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, p, false); err != nil || !ok {
+			if _, ok, err := beginAttempt(t.Context(), db, u.ID, t0, p, false); err != nil || !ok {
 				t.Fatalf("attempt: %v, %v", ok, err)
 			}
-			if err := db.ResetMFAFailures(t.Context(), u.ID); err != nil {
+			if err := clearFailures(t.Context(), db, u.ID); err != nil {
 				t.Fatal(err)
 			}
 			if st, _ := db.MFAState(t.Context(), u.ID); st != (auth.MFAState{}) {
@@ -1077,7 +1077,7 @@ func TestDB_ResetMFAFailures(t *testing.T) {
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.ResetMFAFailures(t.Context(), 999))
+			wantNotFound(t, clearFailures(t.Context(), db, 999))
 		})
 	})
 }
@@ -1196,7 +1196,7 @@ func TestDB_ConsumeTOTPStep(t *testing.T) {
 		f := mustActiveTOTP(t, db, u.ID, 100)
 		consume := func(t *testing.T, step int64, want bool) {
 			t.Helper()
-			got, err := db.ConsumeTOTPStep(t.Context(), f.ID, step)
+			got, err := consumeStep(t.Context(), db, f.ID, step)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1218,7 +1218,7 @@ func TestDB_ConsumeTOTPStep(t *testing.T) {
 		})
 		t.Run("Concurrent", func(t *testing.T) {
 			n := concurrently(t, db, 20, func() (bool, error) {
-				return db.ConsumeTOTPStep(context.Background(), f.ID, 200)
+				return consumeStep(context.Background(), db, f.ID, 200)
 			})
 			if n != 1 {
 				t.Fatalf("%d of 20 concurrent uses of one step accepted, want 1", n)
@@ -1226,7 +1226,7 @@ func TestDB_ConsumeTOTPStep(t *testing.T) {
 		})
 		t.Run("PendingFactor", func(t *testing.T) {
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
-			ok, err := db.ConsumeTOTPStep(t.Context(), p.ID, 1000)
+			ok, err := consumeStep(t.Context(), db, p.ID, 1000)
 			if err != nil || ok {
 				t.Fatalf("got %v, %v, want false: a pending factor has no steps to consume", ok, err)
 			}
@@ -1241,12 +1241,12 @@ func TestDB_RecordMFASuccess(t *testing.T) {
 		sess := mustCreateSession(t, db, u.ID, "s")
 		fail := func(t *testing.T) {
 			t.Helper()
-			if _, ok, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, auth.LockoutPolicy{LockEvery: 10, LockFor: time.Minute}, true); err != nil || !ok {
+			if _, ok, err := beginAttempt(t.Context(), db, u.ID, t0, auth.LockoutPolicy{LockEvery: 10, LockFor: time.Minute}, true); err != nil || !ok {
 				t.Fatalf("begin attempt: %v %v", ok, err)
 			}
 		}
-		success := func(step int64) auth.MFASuccess {
-			return auth.MFASuccess{
+		success := func(step int64) mfaSuccess {
+			return mfaSuccess{
 				UserID: u.ID, FactorID: f.ID, Step: step, PreferredMethod: auth.MethodTOTP,
 				ReauthSessionID: sess.ID, ReauthMethod: auth.MethodTOTP, At: t0,
 				Events: []*auth.Event{{Type: auth.EventMFASucceeded, At: t0, Detail: "totp reauth"}},
@@ -1254,7 +1254,7 @@ func TestDB_RecordMFASuccess(t *testing.T) {
 		}
 		t.Run("OK", func(t *testing.T) {
 			fail(t)
-			ok, err := db.RecordMFASuccess(t.Context(), success(101))
+			ok, err := recordSuccess(t.Context(), db, success(101))
 			if err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
@@ -1273,7 +1273,7 @@ func TestDB_RecordMFASuccess(t *testing.T) {
 		t.Run("ReplayChangesNothing", func(t *testing.T) {
 			fail(t)
 			before, _ := db.ListEvents(t.Context(), u.ID, 100)
-			ok, err := db.RecordMFASuccess(t.Context(), success(101))
+			ok, err := recordSuccess(t.Context(), db, success(101))
 			if err != nil || ok {
 				t.Fatalf("got %v, %v, want false for a used step", ok, err)
 			}
@@ -1287,14 +1287,14 @@ func TestDB_RecordMFASuccess(t *testing.T) {
 			n := concurrently(t, db, 20, func() (bool, error) {
 				s := success(300)
 				s.Events = nil
-				return db.RecordMFASuccess(context.Background(), s)
+				return recordSuccess(context.Background(), db, s)
 			})
 			if n != 1 {
 				t.Fatalf("%d of 20 concurrent successes with one step recorded, want 1", n)
 			}
 		})
 		t.Run("WithoutTOTP", func(t *testing.T) {
-			ok, err := db.RecordMFASuccess(t.Context(), auth.MFASuccess{UserID: u.ID, At: t0})
+			ok, err := recordSuccess(t.Context(), db, mfaSuccess{UserID: u.ID, At: t0})
 			if err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
@@ -1307,13 +1307,13 @@ func TestDB_AttemptMFA(t *testing.T) {
 		u := mustCreateUser(t, db, "a@example.com")
 		f := mustActiveTOTP(t, db, u.ID, 100)
 		p := auth.LockoutPolicy{LockEvery: 10, LockFor: time.Minute, MaxFailures: 100}
-		win := func(step int64) *auth.MFASuccess {
-			return &auth.MFASuccess{UserID: u.ID, FactorID: f.ID, Step: step, At: t0,
+		win := func(step int64) *mfaSuccess {
+			return &mfaSuccess{UserID: u.ID, FactorID: f.ID, Step: step, At: t0,
 				Events: []*auth.Event{{Type: auth.EventMFASucceeded, At: t0}}}
 		}
-		attempt := func(t *testing.T, now time.Time, s *auth.MFASuccess) (auth.MFAState, bool, bool) {
+		attempt := func(t *testing.T, now time.Time, s *mfaSuccess) (auth.MFAState, bool, bool) {
 			t.Helper()
-			st, admitted, ok, err := db.AttemptMFA(t.Context(), u.ID, now, p, true, s)
+			st, admitted, ok, err := attemptMFA(t.Context(), db, u.ID, now, p, true, s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1354,7 +1354,7 @@ func TestDB_AttemptMFA(t *testing.T) {
 		t.Run("ConcurrentBurst", func(t *testing.T) {
 			later := t0.Add(time.Hour)
 			n := concurrently(t, db, 50, func() (bool, error) {
-				_, admitted, _, err := db.AttemptMFA(context.Background(), u.ID, later, p, true, nil)
+				_, admitted, _, err := attemptMFA(context.Background(), db, u.ID, later, p, true, nil)
 				return admitted, err
 			})
 			if n != 10 {
@@ -1373,7 +1373,7 @@ func TestDB_ActivateTOTP(t *testing.T) {
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
 			now := t0.Add(time.Minute)
 			rc := &auth.RecoveryCode{Hash: hash("rc"), CreatedAt: now}
-			err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 42, now, rc,
+			err := activateTOTP(t.Context(), db, u.ID, p.ID, 42, now, rc,
 				&auth.Event{Type: auth.EventTOTPEnrolled, At: now},
 				&auth.Event{Type: auth.EventRecoveryCodeGenerated, At: now})
 			if err != nil {
@@ -1409,7 +1409,7 @@ func TestDB_ActivateTOTP(t *testing.T) {
 			u := mustCreateUser(t, db, "expired@example.com")
 			old := mustActiveTOTP(t, db, u.ID, 5)
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Minute))
-			err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 42, t0.Add(time.Minute), nil,
+			err := activateTOTP(t.Context(), db, u.ID, p.ID, 42, t0.Add(time.Minute), nil,
 				&auth.Event{Type: auth.EventTOTPEnrolled, At: t0})
 			wantKind(t, err, auth.KindConflict, noPending)
 			// Rolled back: the earlier active factor is still active, and
@@ -1423,10 +1423,10 @@ func TestDB_ActivateTOTP(t *testing.T) {
 		t.Run("ErrConflictTwice", func(t *testing.T) {
 			u := mustCreateUser(t, db, "twice@example.com")
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
-			if err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 1, t0, nil); err != nil {
+			if err := activateTOTP(t.Context(), db, u.ID, p.ID, 1, t0, nil); err != nil {
 				t.Fatal(err)
 			}
-			err := db.ActivateTOTP(t.Context(), u.ID, 0, p.ID, 2, t0, nil)
+			err := activateTOTP(t.Context(), db, u.ID, p.ID, 2, t0, nil)
 			wantKind(t, err, auth.KindConflict, noPending)
 			active, _, _ := db.TOTPFactors(t.Context(), u.ID, t0)
 			if active == nil || active.ID != p.ID {
@@ -1437,7 +1437,7 @@ func TestDB_ActivateTOTP(t *testing.T) {
 			a := mustCreateUser(t, db, "owner@example.com")
 			b := mustCreateUser(t, db, "thief@example.com")
 			p := mustPendingTOTP(t, db, a.ID, t0.Add(time.Hour))
-			wantKind(t, db.ActivateTOTP(t.Context(), b.ID, 0, p.ID, 1, t0, nil), auth.KindConflict, noPending)
+			wantKind(t, activateTOTP(t.Context(), db, b.ID, p.ID, 1, t0, nil), auth.KindConflict, noPending)
 		})
 	})
 }
@@ -1449,7 +1449,7 @@ func TestDB_DeleteTOTP(t *testing.T) {
 			mustActiveTOTP(t, db, u.ID, 1)
 			mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
 			mustRecoveryCode(t, db, u.ID, "rc")
-			ok, err := db.DeleteTOTP(t.Context(), u.ID, &auth.Event{Type: auth.EventTOTPRemoved, At: t0})
+			ok, err := deleteFactor(t.Context(), db, auth.Tx.DeleteTOTP, u.ID, &auth.Event{Type: auth.EventTOTPRemoved, At: t0})
 			if err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
@@ -1467,7 +1467,7 @@ func TestDB_DeleteTOTP(t *testing.T) {
 			mustActiveTOTP(t, db, u.ID, 1)
 			mustAddPhone(t, db, u.ID, auth.FactorActive)
 			mustRecoveryCode(t, db, u.ID, "rc")
-			if ok, err := db.DeleteTOTP(t.Context(), u.ID); err != nil || !ok {
+			if ok, err := deleteFactor(t.Context(), db, auth.Tx.DeleteTOTP, u.ID); err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
 			if _, err := db.RecoveryCode(t.Context(), u.ID); err != nil {
@@ -1477,7 +1477,7 @@ func TestDB_DeleteTOTP(t *testing.T) {
 		t.Run("NoActive", func(t *testing.T) {
 			u := mustCreateUser(t, db, "none@example.com")
 			p := mustPendingTOTP(t, db, u.ID, t0.Add(time.Hour))
-			ok, err := db.DeleteTOTP(t.Context(), u.ID, &auth.Event{Type: auth.EventTOTPRemoved, At: t0})
+			ok, err := deleteFactor(t.Context(), db, auth.Tx.DeleteTOTP, u.ID, &auth.Event{Type: auth.EventTOTPRemoved, At: t0})
 			if err != nil || ok {
 				t.Fatalf("got %v, %v, want false", ok, err)
 			}
@@ -1541,7 +1541,7 @@ func TestDB_ReplaceRecoveryCode(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
 			mustRecoveryCode(t, db, u.ID, "first")
 			later := t0.Add(time.Hour)
-			err := db.ReplaceRecoveryCode(t.Context(), &auth.RecoveryCode{UserID: u.ID, Hash: hash("second"), CreatedAt: later},
+			err := replaceRecoveryCode(t.Context(), db, &auth.RecoveryCode{UserID: u.ID, Hash: hash("second"), CreatedAt: later},
 				&auth.Event{Type: auth.EventRecoveryCodeGenerated, At: later})
 			if err != nil {
 				t.Fatal(err)
@@ -1556,7 +1556,7 @@ func TestDB_ReplaceRecoveryCode(t *testing.T) {
 			wantEventTypes(t, db, u.ID, auth.EventRecoveryCodeGenerated)
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.ReplaceRecoveryCode(t.Context(), &auth.RecoveryCode{UserID: 999, Hash: hash("x"), CreatedAt: t0}))
+			wantNotFound(t, replaceRecoveryCode(t.Context(), db, &auth.RecoveryCode{UserID: 999, Hash: hash("x"), CreatedAt: t0}))
 		})
 	})
 }
@@ -1567,7 +1567,7 @@ func TestDB_SwapRecoveryCode(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
 			mustRecoveryCode(t, db, u.ID, "old")
 			next := &auth.RecoveryCode{UserID: u.ID, Hash: hash("new"), CreatedAt: t0.Add(time.Hour)}
-			ok, err := db.SwapRecoveryCode(t.Context(), hash("old"), next, &auth.Event{Type: auth.EventRecoveryCodeUsed, At: t0})
+			ok, err := swapRecoveryCode(t.Context(), db, hash("old"), next, &auth.Event{Type: auth.EventRecoveryCodeUsed, At: t0})
 			if err != nil || !ok {
 				t.Fatalf("got %v, %v, want true", ok, err)
 			}
@@ -1581,7 +1581,7 @@ func TestDB_SwapRecoveryCode(t *testing.T) {
 			u := mustCreateUser(t, db, "stale@example.com")
 			mustRecoveryCode(t, db, u.ID, "current")
 			next := &auth.RecoveryCode{UserID: u.ID, Hash: hash("new"), CreatedAt: t0}
-			ok, err := db.SwapRecoveryCode(t.Context(), hash("old"), next, &auth.Event{Type: auth.EventRecoveryCodeUsed, At: t0})
+			ok, err := swapRecoveryCode(t.Context(), db, hash("old"), next, &auth.Event{Type: auth.EventRecoveryCodeUsed, At: t0})
 			if err != nil || ok {
 				t.Fatalf("got %v, %v, want false", ok, err)
 			}
@@ -1597,7 +1597,7 @@ func TestDB_SwapRecoveryCode(t *testing.T) {
 			var i atomic.Int64
 			n := concurrently(t, db, 20, func() (bool, error) {
 				next := &auth.RecoveryCode{UserID: u.ID, Hash: hash(fmt.Sprint("new-", i.Add(1))), CreatedAt: t0}
-				return db.SwapRecoveryCode(context.Background(), hash("old"), next, &auth.Event{Type: auth.EventRecoveryCodeUsed, At: t0})
+				return swapRecoveryCode(context.Background(), db, hash("old"), next, &auth.Event{Type: auth.EventRecoveryCodeUsed, At: t0})
 			})
 			if n != 1 {
 				t.Fatalf("%d of 20 concurrent swaps of one code succeeded, want 1", n)
@@ -1619,11 +1619,11 @@ func TestDB_ResetMFA(t *testing.T) {
 			mustCreateSession(t, db, u.ID, "s1")
 			mustCreateSession(t, db, u.ID, "s2")
 			mustCreateSession(t, db, other.ID, "other")
-			if err := db.SetPreferredMethod(t.Context(), u.ID, auth.MethodTOTP); err != nil {
+			if err := setPreferred(t.Context(), db, u.ID, auth.MethodTOTP); err != nil {
 				t.Fatal(err)
 			}
 			p := auth.LockoutPolicy{LockEvery: 1, LockFor: time.Hour}
-			if _, _, err := db.BeginMFAAttempt(t.Context(), u.ID, t0, p, false); err != nil {
+			if _, _, err := beginAttempt(t.Context(), db, u.ID, t0, p, false); err != nil {
 				t.Fatal(err)
 			}
 
@@ -1706,7 +1706,7 @@ func BenchmarkConsumeTOTPStep(b *testing.B) {
 		f := mustActiveTOTP(b, db, u.ID, 0)
 		b.ResetTimer()
 		for i := range b.N {
-			ok, err := db.ConsumeTOTPStep(context.Background(), f.ID, int64(i)+1)
+			ok, err := consumeStep(context.Background(), db, f.ID, int64(i)+1)
 			if err != nil || !ok {
 				b.Fatalf("step %d: got %v, %v, want accepted", i+1, ok, err)
 			}
@@ -1725,73 +1725,15 @@ func BenchmarkAttemptMFA(b *testing.B) {
 		p := auth.LockoutPolicy{LockEvery: 10, LockFor: 15 * time.Minute, MaxFailures: 100}
 		b.ResetTimer()
 		for i := range b.N {
-			s := &auth.MFASuccess{
+			s := &mfaSuccess{
 				UserID: u.ID, FactorID: f.ID, Step: int64(i) + 1, At: t0, PreferredMethod: auth.MethodTOTP,
 				ReauthSessionID: sess.ID, ReauthMethod: auth.MethodTOTP,
 				Events: []*auth.Event{{Type: auth.EventMFASucceeded, At: t0, IP: "192.0.2.1", UserAgent: "bench", Detail: "totp reauth"}},
 			}
-			_, admitted, ok, err := db.AttemptMFA(context.Background(), u.ID, t0, p, true, s)
+			_, admitted, ok, err := attemptMFA(context.Background(), db, u.ID, t0, p, true, s)
 			if err != nil || !admitted || !ok {
 				b.Fatalf("step %d: admitted %v ok %v err %v, want a success", i+1, admitted, ok, err)
 			}
-		}
-	})
-}
-
-// TestDB_ActivateEndsOtherSessions checks that confirming an app or a phone
-// ends every other session of the user in the same transaction, keeps the
-// confirming one, and leaves other users alone; and that a pending factor
-// keeps the session that started it.
-func TestDB_ActivateEndsOtherSessions(t *testing.T) {
-	activate := map[string]func(t *testing.T, db *store.DB, userID, keep int64){
-		"totp": func(t *testing.T, db *store.DB, userID, keep int64) {
-			t.Helper()
-			f := &auth.TOTPFactor{UserID: userID, SessionID: keep, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-			err := db.PutPendingTOTP(t.Context(), f, func(id int64) ([]byte, string, error) { return []byte("s"), "k1", nil })
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, pending, _ := db.TOTPFactors(t.Context(), userID, t0)
-			if pending == nil || pending.SessionID != keep {
-				t.Fatalf("got pending %+v, want it bound to session %d", pending, keep)
-			}
-			if err := db.ActivateTOTP(t.Context(), userID, keep, f.ID, 1, t0, nil); err != nil {
-				t.Fatal(err)
-			}
-		},
-		"phone": func(t *testing.T, db *store.DB, userID, keep int64) {
-			t.Helper()
-			p := &auth.Phone{UserID: userID, SessionID: keep, Number: "+14155550123", CreatedAt: t0}
-			if err := db.PutPendingPhone(t.Context(), p); err != nil {
-				t.Fatal(err)
-			}
-			_, pending, _ := db.Phones(t.Context(), userID)
-			if pending == nil || pending.SessionID != keep {
-				t.Fatalf("got pending %+v, want it bound to session %d", pending, keep)
-			}
-			if err := db.ActivatePhone(t.Context(), userID, keep, p.ID, t0, nil); err != nil {
-				t.Fatal(err)
-			}
-		},
-	}
-	forEachDB(t, func(t *testing.T, db *store.DB) {
-		for name, fn := range activate {
-			t.Run(name, func(t *testing.T) {
-				u := mustCreateUser(t, db, name+"@example.com")
-				other := mustCreateUser(t, db, name+"-other@example.com")
-				keep := mustCreateSession(t, db, u.ID, name+"-keep")
-				gone := mustCreateSession(t, db, u.ID, name+"-gone")
-				stays := mustCreateSession(t, db, other.ID, name+"-stays")
-				fn(t, db, u.ID, keep.ID)
-				if _, _, err := db.SessionByTokenHash(t.Context(), keep.TokenHash); err != nil {
-					t.Errorf("confirming session: %v", err)
-				}
-				_, _, err := db.SessionByTokenHash(t.Context(), gone.TokenHash)
-				wantNotFound(t, err)
-				if _, _, err := db.SessionByTokenHash(t.Context(), stays.TokenHash); err != nil {
-					t.Errorf("another user's session: %v", err)
-				}
-			})
 		}
 	})
 }

@@ -96,62 +96,6 @@ func (db *DB) PutPendingTOTP(ctx context.Context, f *auth.TOTPFactor, seal func(
 	return nil
 }
 
-// consumeTOTPStepSQL is the replay guard (see ConsumeTOTPStep).
-const consumeTOTPStepSQL = `
-	UPDATE totp_factors SET last_step = $2
-	WHERE id = $1 AND state = 'active' AND last_step < $2`
-
-// ConsumeTOTPStep sets active factor factorID's last step to step if step is
-// greater, and reports whether it did; false means a replay (or no such
-// active factor).
-func (db *DB) ConsumeTOTPStep(ctx context.Context, factorID, step int64) (bool, error) {
-	// The replay guard is this one conditional UPDATE, never a read then a
-	// write: of any number of requests presenting the same code at once, on
-	// any instances, exactly one changes the row.
-	n, err := db.writeCount(ctx, consumeTOTPStepSQL, factorID, step)
-	if err != nil {
-		return false, db.fail("consume totp step", err)
-	}
-	return n == 1, nil
-}
-
-// ActivateTOTP, in one transaction: deletes the user's earlier active
-// factor, makes pending factor pendingID active with last_step = step (only
-// while it is still pending and not expired at now, else an *auth.Error of
-// KindConflict and nothing changes), replaces the recovery code with rc
-// (kept as it is if rc is nil; rc.UserID 0 means userID), deletes every
-// session of the user except keepSessionID (0: all), and records the events
-// (UserID 0 means userID).
-func (db *DB) ActivateTOTP(ctx context.Context, userID, keepSessionID, pendingID, step int64, now time.Time, rc *auth.RecoveryCode, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx querier) error {
-		// The earlier active factor goes first: at most one active factor
-		// per user is a unique index. If the pending one turns out to be
-		// gone, the rollback brings it back.
-		if err := deleteTOTP(ctx, tx, userID, auth.FactorActive); err != nil {
-			return err
-		}
-		if err := activatePendingTOTP(ctx, tx, userID, pendingID, step, now); err != nil {
-			return err
-		}
-		if rc != nil {
-			if rc.UserID == 0 {
-				rc.UserID = userID
-			}
-			if rc.UserID != userID {
-				return errors.New("recovery code of another user")
-			}
-			if err := upsertRecoveryCode(ctx, tx, rc); err != nil {
-				return err
-			}
-		}
-		if err := deleteOtherSessions(ctx, tx, userID, keepSessionID); err != nil {
-			return err
-		}
-		return insertUserEvents(ctx, tx, userID, events)
-	})
-	return db.fail("activate totp", err)
-}
-
 // activatePendingTOTP confirms the pending factor. The state and expiry are
 // checked in the UPDATE itself, so two confirmations of the same enrolment
 // (or one racing its expiry) cannot both succeed.
@@ -168,47 +112,6 @@ func activatePendingTOTP(ctx context.Context, tx querier, userID, pendingID, ste
 		return errNoPendingTOTP()
 	}
 	return nil
-}
-
-// DeleteTOTP deletes the user's active and pending factors and records the
-// events, in one transaction; when that leaves no method (no active phone)
-// it also deletes the recovery code. It reports false, and changes and
-// records nothing, if there was no active factor.
-func (db *DB) DeleteTOTP(ctx context.Context, userID int64, events ...*auth.Event) (bool, error) {
-	deleted, err := db.deleteMethod(ctx, "totp_factors", "phones", userID, events)
-	if err != nil {
-		return false, db.fail("delete totp", err)
-	}
-	return deleted, nil
-}
-
-// deleteMethod deletes the user's active and pending rows of table (a
-// second factor: totp_factors or phones) and records the events, in one
-// transaction; when no active row of other (the other factor's table)
-// remains, the recovery code goes too. Nothing changes, and it reports
-// false, if table held no active row. Table names are constants of this
-// package, never input.
-func (db *DB) deleteMethod(ctx context.Context, table, other string, userID int64, events []*auth.Event) (bool, error) {
-	var deleted bool
-	err := db.inTx(ctx, func(tx querier) error {
-		n, err := execCount(ctx, tx, `DELETE FROM `+table+` WHERE user_id = $1 AND state = 'active'`, userID)
-		if err != nil || n == 0 {
-			return err
-		}
-		deleted = true
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
-			return err
-		}
-		// A recovery code alone is not a method: it goes with the last one.
-		_, err = tx.ExecContext(ctx, `
-			DELETE FROM recovery_codes WHERE user_id = $1
-			AND NOT EXISTS (SELECT 1 FROM `+other+` WHERE user_id = $1 AND state = 'active')`, userID)
-		if err != nil {
-			return err
-		}
-		return insertUserEvents(ctx, tx, userID, events)
-	})
-	return deleted, err
 }
 
 // deleteTOTP deletes the user's factor in state, if any.

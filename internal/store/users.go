@@ -124,10 +124,3 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, keepSe
 	})
 	return db.fail("set password", err)
 }
-
-// SetPreferredMethod records the second factor used last (auth.ErrNotFound
-// if there is no such user).
-func (db *DB) SetPreferredMethod(ctx context.Context, userID int64, method string) error {
-	err := db.writeOne(ctx, `UPDATE users SET preferred_method = $2 WHERE id = $1`, userID, method)
-	return db.fail("set preferred method", err)
-}
