@@ -224,10 +224,9 @@ const serverGCPercent = 600
 //
 // Requests allocate many small objects and keep few: the live heap is a
 // few MiB, so at GOGC=100 the collector runs many times a second under
-// load, and each cycle stalls the requests in flight (measured over bursts
-// of TOTP step-ups: at GOGC=300 a cycle every ~110 ms, each followed by a
-// cluster of slow requests; at 600 one every ~230 ms, server RSS 68 MiB; at
-// 1000 hardly any, but RSS 87 MiB). Password hashing allocates
+// load, and each cycle stalls the requests in flight; 600 halves the
+// cycles of 300 for a modest RSS (the figures are in docs/performance.md,
+// "Figures behind the design"). Password hashing allocates
 // Params.Memory a hash, at most hashes at once; a higher GOGC alone would
 // let that garbage pile up to several times the live hashing memory. The soft memory limit caps the heap at twice the hashing
 // memory plus 64 MiB, so a login flood still stays well within its memory

@@ -10,7 +10,7 @@ import (
 
 // Defaults for NewMemory.
 const (
-	defaultMaxKeys = 100_000 // about 11 MB of state at most (measured)
+	defaultMaxKeys = 100_000 // bounds the state to some MB (docs/performance.md)
 	defaultShards  = 16      // independent locks, so parallel requests rarely wait
 )
 

@@ -15,8 +15,8 @@ const maxCachedStmts = 256
 //
 // Why: modernc.org/sqlite compiles the SQL text anew on every call that is
 // not a prepared statement, and compiling is a large part of the cost of the
-// short indexed statements the store runs (a session lookup went from about
-// 50µs to 14µs prepared). PostgreSQL needs no such cache: pgx keeps one per
+// short indexed statements the store runs (several times the cost of running
+// them; docs/performance.md). PostgreSQL needs no such cache: pgx keeps one per
 // connection. database/sql prepares a cached statement again on each
 // connection it runs on, once.
 type stmtCache struct {

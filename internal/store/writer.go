@@ -54,8 +54,7 @@ type writeUnit struct {
 // never stops to do that work, and wait for the disk, while every writer
 // waits for it. The checkpoint runs when commits pause (see
 // checkpointPace): its disk flushes slow down the commits that run beside
-// it (measured: a burst of step-ups stalled as long as each checkpoint took,
-// 5-18 ms, when checkpoints ran every 250 ms during the burst).
+// it, for as long as the checkpoint takes (docs/performance.md).
 type batchWriter struct {
 	pool   *sql.DB // the writer pool: one connection
 	ckpt   *sql.DB // the checkpointer's: one connection
