@@ -195,16 +195,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	var id [6]byte
+	// The run id names the users; the password is random apart from it, since
+	// the password policy refuses one that holds a part of the email address.
+	var id [3]byte
+	var pw [9]byte
 	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	if _, err := rand.Read(pw[:]); err != nil {
 		return err
 	}
 	lr := &loadRun{
 		cfg:      cfg,
 		c:        newClient(base, cfg.adminToken, cfg.concurrency),
 		log:      stdout,
-		runID:    hex.EncodeToString(id[:3]),
-		password: "load-" + hex.EncodeToString(id[:]) + "-pass", // random: never on a blocklist
+		runID:    hex.EncodeToString(id[:]),
+		password: "pw " + hex.EncodeToString(pw[:]), // random: never on a blocklist
 		totp:     &userPool{},
 	}
 	if cfg.json {
