@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,13 +48,16 @@ type serveFlags struct {
 	stepUpWindow     time.Duration
 }
 
-func runServe(ctx context.Context, e env, args []string) error {
-	var f serveFlags
-	fs := newFlagSet(e, "serve", "Run the Latchkey server.")
+// register defines the flags of serve. The flags that set a rule take their
+// defaults from auth.DefaultConfig, which gives the reasons: a default
+// changed there changes the binary.
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	def := auth.DefaultConfig()
 	f.dbFlags.register(fs)
-	f.smsFlags.register(fs)
+	f.smsFlags.register(fs, def.SMSLimits)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
-	fs.StringVar(&f.issuer, "issuer", "Latchkey", "issuer shown in authenticator apps")
+	fs.StringVar(&f.issuer, "issuer", def.Issuer, "issuer shown in authenticator apps")
+	f.mfaRequiredRoles = slices.Clone(def.MFARequiredRoles)
 	fs.Var(&f.mfaRequiredRoles, "mfa-required-roles", "comma-separated roles that must use a second factor (e.g. admin)")
 	fs.Var(&f.trustedProxies, "trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted")
 	fs.Var(&f.metricsFrom, "metrics-from", "comma-separated CIDRs, besides loopback, whose direct (not proxied) requests may read /metrics")
@@ -60,9 +65,25 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default json; text with --dev)")
 	fs.IntVar(&f.hashConcurrency, "hash-concurrency", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
 	fs.IntVar(&f.hashQueue, "hash-queue", 0, "password checks that may wait for a slot before 429 (0: 64 per slot)")
-	fs.DurationVar(&f.sessionIdle, "session-idle", 30*time.Minute, "session idle timeout")
-	fs.DurationVar(&f.sessionAbsolute, "session-absolute", 12*time.Hour, "session absolute lifetime")
-	fs.DurationVar(&f.stepUpWindow, "step-up-window", 5*time.Minute, "how long a step-up lasts")
+	fs.DurationVar(&f.sessionIdle, "session-idle", def.SessionIdle, "session idle timeout")
+	fs.DurationVar(&f.sessionAbsolute, "session-absolute", def.SessionAbsolute, "session absolute lifetime")
+	fs.DurationVar(&f.stepUpWindow, "step-up-window", def.StepUpWindow, "how long a step-up lasts")
+}
+
+// config returns the rules: those the flags set, the rest at their defaults.
+func (f *serveFlags) config() auth.Config {
+	cfg := auth.DefaultConfig()
+	cfg.Issuer = f.issuer
+	cfg.MFARequiredRoles = f.mfaRequiredRoles
+	cfg.SessionIdle, cfg.SessionAbsolute, cfg.StepUpWindow = f.sessionIdle, f.sessionAbsolute, f.stepUpWindow
+	cfg.SMSLimits = f.smsFlags.limits()
+	return cfg
+}
+
+func runServe(ctx context.Context, e env, args []string) error {
+	var f serveFlags
+	fs := newFlagSet(e, "serve", "Run the Latchkey server.")
+	f.register(fs)
 	if help, err := parse(fs, args, e); help || err != nil {
 		return err
 	}
@@ -113,14 +134,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	hasher := password.NewHasher(password.DefaultParams(), f.hashConcurrency, f.hashQueue, rand.Reader)
 	// The hashes' memory goes back to the system a second after a burst.
 	go hasher.ReleaseWhenIdle(ctx, time.Second, debug.FreeOSMemory)
-	cfg := auth.DefaultConfig()
-	cfg.Issuer = f.issuer
-	cfg.MFARequiredRoles = f.mfaRequiredRoles
-	cfg.SessionIdle, cfg.SessionAbsolute, cfg.StepUpWindow = f.sessionIdle, f.sessionAbsolute, f.stepUpWindow
-	cfg.SMSLimits = auth.SMSLimits{
-		NumberCooldown: f.smsCooldown, NumberPerHour: f.smsNumberPerHour, NumberPerDay: f.smsNumberPerDay,
-		AccountPerHour: f.smsAccountPerHour, IPPerHour: f.smsIPPerHour, GlobalPerHour: f.smsGlobalPerHour,
-	}
+	cfg := f.config()
 	deps := auth.Deps{
 		Store:            db,
 		Hasher:           hasher,
