@@ -26,7 +26,6 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/password"
 	"github.com/latchkey/latchkey/internal/ratelimit"
-	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/web"
 )
 
@@ -189,7 +188,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "latchkey: listening on http://%s\n", ln.Addr())
 	logger.Info("listening", "addr", ln.Addr().String(), "dialect", db.Dialect(), "dev", f.dev)
 
-	go cleanup(ctx, svc, db, logger)
+	go cleanup(ctx, svc, logger)
 	// Session activity is written once a second (see auth.Authenticate), and
 	// once more after the last request.
 	touchCtx, stopTouches := context.WithCancel(context.WithoutCancel(ctx))
@@ -258,9 +257,9 @@ func tuneGC(getenv func(string) string, hashes int, hashKiB uint32) (percent int
 	return percent, debug.SetMemoryLimit(-1)
 }
 
-// cleanup deletes expired sessions and SMS records older than a day
-// (the longest window any SMS cap looks at) every 10 minutes.
-func cleanup(ctx context.Context, svc *auth.Service, db *store.DB, logger *slog.Logger) {
+// cleanup deletes, every 10 minutes, the expired sessions and the SMS
+// records that no cap counts any more.
+func cleanup(ctx context.Context, svc *auth.Service, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -273,7 +272,7 @@ func cleanup(ctx context.Context, svc *auth.Service, db *store.DB, logger *slog.
 			} else if n > 0 {
 				logger.Info("cleaned up sessions", "deleted", n)
 			}
-			if n, err := db.DeleteOldSMS(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+			if n, err := svc.CleanupSMS(ctx); err != nil {
 				logger.Warn("clean up sms records", "err", err)
 			} else if n > 0 {
 				logger.Info("cleaned up sms records", "deleted", n)

@@ -1,6 +1,10 @@
 package auth
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // SMSScope is what a sending cap counts sends by.
 type SMSScope int
@@ -72,4 +76,36 @@ func SMSCaps(l SMSLimits) []SMSCap {
 		}
 	}
 	return caps
+}
+
+// smsRetention returns how long SMS send records must be kept: as long as
+// the longest window of caps can count them (0 when there are no caps).
+func smsRetention(caps []SMSCap) time.Duration {
+	var longest time.Duration
+	for _, c := range caps {
+		longest = max(longest, c.Window)
+	}
+	return longest
+}
+
+// smsRecordDeleter is the store's retention verb for SMS records.
+type smsRecordDeleter interface {
+	// DeleteOldSMS deletes the send records older than before and the codes
+	// that expired before it, and returns how many rows went.
+	DeleteOldSMS(ctx context.Context, before time.Time) (int64, error)
+}
+
+// CleanupSMS deletes the SMS send records that no cap of the configuration
+// can count any more (older than its longest window), and the codes that
+// expired as long ago, and returns how many rows went. It does nothing for
+// a store that keeps no SMS records.
+func (s *Service) CleanupSMS(ctx context.Context) (int64, error) {
+	if s.smsStore == nil {
+		return 0, nil
+	}
+	d, ok := s.store.(smsRecordDeleter)
+	if !ok {
+		return 0, errors.New("cleanup sms: the store cannot delete sms records")
+	}
+	return d.DeleteOldSMS(ctx, s.now().Add(-smsRetention(SMSCaps(s.cfg.SMSLimits))))
 }

@@ -1,12 +1,15 @@
 package auth_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
 // The public messages of the sending caps.
@@ -94,4 +97,78 @@ func TestSMSRefusal_Err(t *testing.T) {
 			}
 		})
 	}
+}
+
+// smsRecordStore is a store that keeps SMS records and notes what
+// DeleteOldSMS was asked to delete.
+type smsRecordStore struct {
+	auth.Store
+	auth.SMSStore
+	before time.Time
+}
+
+func (s *smsRecordStore) DeleteOldSMS(_ context.Context, before time.Time) (int64, error) {
+	s.before = before
+	return 3, nil
+}
+
+// noSMSStore is a store that keeps no SMS records.
+type noSMSStore struct{ auth.Store }
+
+func TestService_CleanupSMS(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		set  func(*auth.SMSLimits)
+		keep time.Duration
+	}{
+		// The number's daily cap is the longest window.
+		{"OK", func(*auth.SMSLimits) {}, 24 * time.Hour},
+		{"LongCooldown", func(l *auth.SMSLimits) { l.NumberCooldown = 48 * time.Hour }, 48 * time.Hour},
+		{"NoDailyCap", func(l *auth.SMSLimits) { l.NumberPerDay = 0 }, time.Hour},
+		// No cap counts sends: nothing needs keeping.
+		{"CapsOff", func(l *auth.SMSLimits) { *l = auth.SMSLimits{} }, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := auth.DefaultConfig()
+			tc.set(&cfg.SMSLimits)
+			st := &smsRecordStore{}
+			svc := auth.NewService(cfg, auth.Deps{Store: st, Now: func() time.Time { return now }})
+			n, err := svc.CleanupSMS(t.Context())
+			if err != nil || n != 3 {
+				t.Fatalf("got %d, %v, want 3 rows deleted", n, err)
+			}
+			if want := now.Add(-tc.keep); !st.before.Equal(want) {
+				t.Errorf("deleted before %v, want %v", st.before, want)
+			}
+		})
+	}
+	t.Run("Store", func(t *testing.T) {
+		// The real store: a notice from before the longest window goes, a
+		// newer one stays.
+		db, err := store.Open(t.Context(), storetest.SQLite(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range []time.Time{now.Add(-25 * time.Hour), now.Add(-23 * time.Hour)} {
+			if err := db.RecordSMSNotice(t.Context(), 0, "+14155550100", "203.0.113.7", at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc := auth.NewService(auth.DefaultConfig(), auth.Deps{Store: db, Now: func() time.Time { return now }})
+		if n, err := svc.CleanupSMS(t.Context()); n != 1 || err != nil {
+			t.Errorf("got %d, %v, want 1 row deleted", n, err)
+		}
+	})
+	t.Run("NoSMSStore", func(t *testing.T) {
+		svc := auth.NewService(auth.DefaultConfig(), auth.Deps{Store: noSMSStore{}})
+		if n, err := svc.CleanupSMS(t.Context()); n != 0 || err != nil {
+			t.Errorf("got %d, %v, want 0, nil", n, err)
+		}
+	})
 }

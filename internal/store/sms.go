@@ -255,9 +255,9 @@ func (db *DB) UseSMSCode(ctx context.Context, codeID int64, now time.Time, maxAt
 }
 
 // DeleteOldSMS deletes the send records older than before and the codes
-// that expired before it, and returns how many rows went. Callers pass
-// now-24h: a send must be kept as long as the longest cap window
-// (NumberPerDay) can count it.
+// that expired before it, and returns how many rows went. A send must be
+// kept as long as the longest cap window can count it (see
+// auth.Service.CleanupSMS).
 func (db *DB) DeleteOldSMS(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	err := db.inTx(ctx, func(tx querier) error {
