@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +26,6 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/password"
 	"github.com/latchkey/latchkey/internal/ratelimit"
-	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/web"
 )
 
@@ -46,13 +47,16 @@ type serveFlags struct {
 	stepUpWindow     time.Duration
 }
 
-func runServe(ctx context.Context, e env, args []string) error {
-	var f serveFlags
-	fs := newFlagSet(e, "serve", "Run the Latchkey server.")
+// register defines the flags of serve. The flags that set a rule take their
+// defaults from auth.DefaultConfig, which gives the reasons: a default
+// changed there changes the binary.
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	def := auth.DefaultConfig()
 	f.dbFlags.register(fs)
-	f.smsFlags.register(fs)
+	f.smsFlags.register(fs, def.SMSLimits)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
-	fs.StringVar(&f.issuer, "issuer", "Latchkey", "issuer shown in authenticator apps")
+	fs.StringVar(&f.issuer, "issuer", def.Issuer, "issuer shown in authenticator apps")
+	f.mfaRequiredRoles = slices.Clone(def.MFARequiredRoles)
 	fs.Var(&f.mfaRequiredRoles, "mfa-required-roles", "comma-separated roles that must use a second factor (e.g. admin)")
 	fs.Var(&f.trustedProxies, "trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted")
 	fs.Var(&f.metricsFrom, "metrics-from", "comma-separated CIDRs, besides loopback, whose direct (not proxied) requests may read /metrics")
@@ -60,9 +64,25 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.logFormat, "log-format", "", "json or text (default json; text with --dev)")
 	fs.IntVar(&f.hashConcurrency, "hash-concurrency", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
 	fs.IntVar(&f.hashQueue, "hash-queue", 0, "password checks that may wait for a slot before 429 (0: 64 per slot)")
-	fs.DurationVar(&f.sessionIdle, "session-idle", 30*time.Minute, "session idle timeout")
-	fs.DurationVar(&f.sessionAbsolute, "session-absolute", 12*time.Hour, "session absolute lifetime")
-	fs.DurationVar(&f.stepUpWindow, "step-up-window", 5*time.Minute, "how long a step-up lasts")
+	fs.DurationVar(&f.sessionIdle, "session-idle", def.SessionIdle, "session idle timeout")
+	fs.DurationVar(&f.sessionAbsolute, "session-absolute", def.SessionAbsolute, "session absolute lifetime")
+	fs.DurationVar(&f.stepUpWindow, "step-up-window", def.StepUpWindow, "how long a step-up lasts")
+}
+
+// config returns the rules: those the flags set, the rest at their defaults.
+func (f *serveFlags) config() auth.Config {
+	cfg := auth.DefaultConfig()
+	cfg.Issuer = f.issuer
+	cfg.MFARequiredRoles = f.mfaRequiredRoles
+	cfg.SessionIdle, cfg.SessionAbsolute, cfg.StepUpWindow = f.sessionIdle, f.sessionAbsolute, f.stepUpWindow
+	cfg.SMSLimits = f.smsFlags.limits()
+	return cfg
+}
+
+func runServe(ctx context.Context, e env, args []string) error {
+	var f serveFlags
+	fs := newFlagSet(e, "serve", "Run the Latchkey server.")
+	f.register(fs)
 	if help, err := parse(fs, args, e); help || err != nil {
 		return err
 	}
@@ -113,14 +133,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	hasher := password.NewHasher(password.DefaultParams(), f.hashConcurrency, f.hashQueue, rand.Reader)
 	// The hashes' memory goes back to the system a second after a burst.
 	go hasher.ReleaseWhenIdle(ctx, time.Second, debug.FreeOSMemory)
-	cfg := auth.DefaultConfig()
-	cfg.Issuer = f.issuer
-	cfg.MFARequiredRoles = f.mfaRequiredRoles
-	cfg.SessionIdle, cfg.SessionAbsolute, cfg.StepUpWindow = f.sessionIdle, f.sessionAbsolute, f.stepUpWindow
-	cfg.SMSLimits = auth.SMSLimits{
-		NumberCooldown: f.smsCooldown, NumberPerHour: f.smsNumberPerHour, NumberPerDay: f.smsNumberPerDay,
-		AccountPerHour: f.smsAccountPerHour, IPPerHour: f.smsIPPerHour, GlobalPerHour: f.smsGlobalPerHour,
-	}
+	cfg := f.config()
 	deps := auth.Deps{
 		Store:            db,
 		Hasher:           hasher,
@@ -175,7 +188,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "latchkey: listening on http://%s\n", ln.Addr())
 	logger.Info("listening", "addr", ln.Addr().String(), "dialect", db.Dialect(), "dev", f.dev)
 
-	go cleanup(ctx, svc, db, logger)
+	go cleanup(ctx, svc, logger)
 	// Session activity is written once a second (see auth.Authenticate), and
 	// once more after the last request.
 	touchCtx, stopTouches := context.WithCancel(context.WithoutCancel(ctx))
@@ -243,9 +256,9 @@ func tuneGC(getenv func(string) string, hashes int, hashKiB uint32) (percent int
 	return percent, debug.SetMemoryLimit(-1)
 }
 
-// cleanup deletes expired sessions and SMS records older than a day
-// (the longest window any SMS cap looks at) every 10 minutes.
-func cleanup(ctx context.Context, svc *auth.Service, db *store.DB, logger *slog.Logger) {
+// cleanup deletes, every 10 minutes, the expired sessions and the SMS
+// records that no cap counts any more.
+func cleanup(ctx context.Context, svc *auth.Service, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -258,7 +271,7 @@ func cleanup(ctx context.Context, svc *auth.Service, db *store.DB, logger *slog.
 			} else if n > 0 {
 				logger.Info("cleaned up sessions", "deleted", n)
 			}
-			if n, err := db.DeleteOldSMS(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+			if n, err := svc.CleanupSMS(ctx); err != nil {
 				logger.Warn("clean up sms records", "err", err)
 			} else if n > 0 {
 				logger.Info("cleaned up sms records", "deleted", n)

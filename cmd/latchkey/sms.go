@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/sms"
 	"github.com/latchkey/latchkey/internal/web"
@@ -41,7 +42,8 @@ type smsFlags struct {
 	smsCooldown        time.Duration
 }
 
-func (f *smsFlags) register(fs *flag.FlagSet) {
+// register defines the SMS flags; the caps default to def.
+func (f *smsFlags) register(fs *flag.FlagSet, def auth.SMSLimits) {
 	f.methods = config.StringList{"totp", "sms"}
 	fs.Var(&f.methods, "methods", "second factors offered: totp,sms (drop sms to switch SMS off)")
 	fs.StringVar(&f.provider, "sms-provider", "", "twilio, webhook or outbox (outbox: --dev only, and its default)")
@@ -56,12 +58,20 @@ func (f *smsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.webhookURL, "sms-webhook-url", "", "URL the webhook provider POSTs each SMS to")
 	fs.StringVar(&f.webhookSecret, "sms-webhook-secret", "", "secret signing webhook requests (Latchkey-Signature)")
 	fs.StringVar(&f.webhookSecretFile, "sms-webhook-secret-file", "", "file holding --sms-webhook-secret")
-	fs.DurationVar(&f.smsCooldown, "sms-cooldown", 30*time.Second, "minimum time between two SMS to one number")
-	fs.IntVar(&f.smsNumberPerHour, "sms-number-per-hour", 5, "SMS to one number per hour")
-	fs.IntVar(&f.smsNumberPerDay, "sms-number-per-day", 10, "SMS to one number per day")
-	fs.IntVar(&f.smsAccountPerHour, "sms-account-per-hour", 10, "SMS for one account per hour")
-	fs.IntVar(&f.smsIPPerHour, "sms-ip-per-hour", 30, "SMS caused from one IP per hour")
-	fs.IntVar(&f.smsGlobalPerHour, "sms-global-per-hour", 1000, "SMS in all per hour")
+	fs.DurationVar(&f.smsCooldown, "sms-cooldown", def.NumberCooldown, "minimum time between two SMS to one number")
+	fs.IntVar(&f.smsNumberPerHour, "sms-number-per-hour", def.NumberPerHour, "SMS to one number per hour")
+	fs.IntVar(&f.smsNumberPerDay, "sms-number-per-day", def.NumberPerDay, "SMS to one number per day")
+	fs.IntVar(&f.smsAccountPerHour, "sms-account-per-hour", def.AccountPerHour, "SMS for one account per hour")
+	fs.IntVar(&f.smsIPPerHour, "sms-ip-per-hour", def.IPPerHour, "SMS caused from one IP per hour")
+	fs.IntVar(&f.smsGlobalPerHour, "sms-global-per-hour", def.GlobalPerHour, "SMS in all per hour")
+}
+
+// limits returns the sending caps the flags set.
+func (f *smsFlags) limits() auth.SMSLimits {
+	return auth.SMSLimits{
+		NumberCooldown: f.smsCooldown, NumberPerHour: f.smsNumberPerHour, NumberPerDay: f.smsNumberPerDay,
+		AccountPerHour: f.smsAccountPerHour, IPPerHour: f.smsIPPerHour, GlobalPerHour: f.smsGlobalPerHour,
+	}
 }
 
 // gateway builds the SMS gateway, or nil when SMS is switched off. The

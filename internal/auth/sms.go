@@ -95,8 +95,12 @@ func (s *Service) sendCode(ctx context.Context, p *Principal, purpose, number st
 		UserID: p.User.ID, SessionID: p.Session.ID, Purpose: purpose, Number: number,
 		Hash: h, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SMSCodeTTL),
 	}
-	if err := s.smsStore.ReserveSMS(ctx, rc, c.IP, now, s.cfg.SMSLimits); err != nil {
+	refusal, err := s.smsStore.ReserveSMS(ctx, rc, c.IP, now, SMSCaps(s.cfg.SMSLimits))
+	if err != nil {
 		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal.Err(now)
 	}
 	if err := s.sms.Send(ctx, number, s.sms.CodeText(purpose, code), purpose); err != nil {
 		if cerr := s.smsStore.CancelSMS(context.WithoutCancel(ctx), rc.ID); cerr != nil {

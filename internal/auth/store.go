@@ -205,12 +205,12 @@ type SMSStore interface {
 	// PutPendingPhone stores p as the user's pending number, replacing any
 	// earlier pending one, and sets p.ID.
 	PutPendingPhone(ctx context.Context, p *Phone) error
-	// ReserveSMS checks every cap of l for a send of c from ip at now and,
+	// ReserveSMS checks every cap of caps for a send of c from ip at now and,
 	// if all allow it, records the send and stores c as the only live code of
 	// (user, session, purpose) — earlier ones are deleted — in one
-	// transaction serialized against every other send. It sets c.ID. A cap
-	// that refuses returns an *Error of KindRateLimited with RetryAfter set.
-	ReserveSMS(ctx context.Context, c *SMSCode, ip string, now time.Time, l SMSLimits) error
+	// transaction serialized against every other send. It sets c.ID. When
+	// caps refuse, it writes nothing and returns the refusal.
+	ReserveSMS(ctx context.Context, c *SMSCode, ip string, now time.Time, caps []SMSCap) (*SMSRefusal, error)
 	// CancelSMS undoes ReserveSMS after a failed delivery: the code and its
 	// send record are deleted, so the failure counts against no cap.
 	CancelSMS(ctx context.Context, codeID int64) error

@@ -11,11 +11,12 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// mustTOTPUnder gives the user a factor sealed under keyID: pending until
-// expires, or active when expires is zero.
-func mustTOTPUnder(tb testing.TB, db *store.DB, userID int64, keyID string, expires time.Time) {
+// mustTOTPUnder gives the session's user a factor sealed under keyID:
+// pending until expires, or active when expires is zero (activated from
+// the session, which is kept).
+func mustTOTPUnder(tb testing.TB, db *store.DB, s *auth.Session, keyID string, expires time.Time) {
 	tb.Helper()
-	f := &auth.TOTPFactor{UserID: userID, CreatedAt: t0, ExpiresAt: expires}
+	f := &auth.TOTPFactor{UserID: s.UserID, CreatedAt: t0, ExpiresAt: expires}
 	if expires.IsZero() {
 		f.ExpiresAt = t0.Add(time.Minute)
 	}
@@ -26,7 +27,7 @@ func mustTOTPUnder(tb testing.TB, db *store.DB, userID int64, keyID string, expi
 		tb.Fatalf("put pending totp: %v", err)
 	}
 	if expires.IsZero() {
-		if err := activateTOTP(tb.Context(), db, userID, f.ID, 1, t0, nil); err != nil {
+		if err := activateTOTP(tb.Context(), db, s.UserID, f.ID, 1, t0, nil); err != nil {
 			tb.Fatalf("activate totp: %v", err)
 		}
 	}
@@ -64,8 +65,8 @@ func TestDB_KeyUsage(t *testing.T) {
 		}
 
 		u1, s1 := mustSMSUser(t, db, "one")
-		mustTOTPUnder(t, db, u1.ID, "k1", time.Time{})
-		mustTOTPUnder(t, db, u1.ID, "k2", t0.Add(10*time.Minute)) // pending
+		mustTOTPUnder(t, db, s1, "k1", time.Time{})
+		mustTOTPUnder(t, db, s1, "k2", t0.Add(10*time.Minute)) // pending
 		mustRecoveryHash(t, db, u1.ID, "k1:"+string(hash("one")))
 		mustSMSUnder(t, db, s1, auth.PurposeLogin, "k1", t0)
 		used := mustSMSUnder(t, db, s1, auth.PurposeReauth, "k1", t0)
@@ -75,8 +76,8 @@ func TestDB_KeyUsage(t *testing.T) {
 		mustSMSUnder(t, db, s1, auth.PurposeEnroll, "k1", t0.Add(-10*time.Minute)) // expired
 
 		u2, s2 := mustSMSUser(t, db, "two")
-		mustTOTPUnder(t, db, u2.ID, "k2", time.Time{})
-		mustTOTPUnder(t, db, u2.ID, "k1", t0.Add(-time.Second)) // pending, expired
+		mustTOTPUnder(t, db, s2, "k2", time.Time{})
+		mustTOTPUnder(t, db, s2, "k1", t0.Add(-time.Second)) // pending, expired
 		mustRecoveryHash(t, db, u2.ID, "k2:"+string(hash("two")))
 		mustSMSUnder(t, db, s2, auth.PurposeReauth, "k3", t0)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -13,15 +14,6 @@ import (
 // ReserveSMS: "lksmssnd" in ASCII. It must differ from goose's migration
 // lock key, and nothing else in Latchkey takes it.
 const smsSendLockKey int64 = 0x6c6b_736d_7373_6e64
-
-// The public messages of the sending caps. Each says which limit refused.
-const (
-	msgSMSCooldown = "A code was just sent to this number; wait a moment before asking for another."
-	msgSMSNumber   = "Too many codes sent to this number; try again later."
-	msgSMSAccount  = "Too many codes sent for this account; try again later."
-	msgSMSIP       = "Too many codes requested from your network; try again later."
-	msgSMSGlobal   = "Too many text messages are being sent right now; try again later."
-)
 
 // smsCodeColumns are the columns scanSMSCode reads, in its order.
 const smsCodeColumns = `id, user_id, session_id, purpose, number, hash, created_at, expires_at, attempts`
@@ -36,37 +28,41 @@ func scanSMSCode(row scanner) (*auth.SMSCode, error) {
 	return c, nil
 }
 
-// ReserveSMS checks every cap of l for a send of c to c.Number caused from
-// ip at now and, if all allow it, records the send and stores c as the only
-// code of (c.UserID, c.SessionID, c.Purpose), deleting any earlier one, in
-// one transaction serialized against every other ReserveSMS. It sets c.ID,
-// c.Attempts (0) and, if it was zero, c.CreatedAt (now).
+// ReserveSMS checks every cap of caps for a send of c to c.Number caused
+// from ip at now and, if all allow it, records the send and stores c as the
+// only code of (c.UserID, c.SessionID, c.Purpose), deleting any earlier one,
+// in one transaction serialized against every other ReserveSMS. It sets
+// c.ID, c.Attempts (0) and, if it was zero, c.CreatedAt (now).
 //
-// Every cap counts sms_sends rows at > now-window. The number caps
-// (NumberCooldown, NumberPerHour, NumberPerDay) count the codes sent to the
-// number; the account, IP and global caps count notices too. A zero cap is
-// off. When caps refuse, the answer is an *auth.Error of KindRateLimited
-// naming the cap that frees last, with RetryAfter the time until it does
-// (at least a second), and nothing is written. auth.ErrNotFound if the user
-// or the session does not exist.
-func (db *DB) ReserveSMS(ctx context.Context, c *auth.SMSCode, ip string, now time.Time, l auth.SMSLimits) error {
+// Every cap counts the sms_sends rows of its scope at > now-window, notices
+// only if the cap says so. When caps refuse, nothing is written and the
+// answer is the refusal of the cap that frees last. auth.ErrNotFound if the
+// user or the session does not exist.
+func (db *DB) ReserveSMS(ctx context.Context, c *auth.SMSCode, ip string, now time.Time, caps []auth.SMSCap) (*auth.SMSRefusal, error) {
 	if c.ExpiresAt.IsZero() {
-		return errors.New("reserve sms: ExpiresAt is required")
+		return nil, errors.New("reserve sms: ExpiresAt is required")
+	}
+	for _, cp := range caps {
+		if cp.Limit < 1 || cp.Window <= 0 {
+			return nil, fmt.Errorf("reserve sms: cap %q needs a limit of at least 1 and a positive window", cp.Name)
+		}
 	}
 	created := c.CreatedAt
 	if created.IsZero() {
 		created = now
 	}
 	var id int64
+	var refusal *auth.SMSRefusal
 	err := db.inTx(ctx, func(tx querier) error {
 		if err := db.lockSMSSends(ctx, tx); err != nil {
 			return err
 		}
-		if err := checkSMSCaps(ctx, tx, c.UserID, c.Number, ip, now, l); err != nil {
-			return err
+		var err error
+		if refusal, err = checkSMSCaps(ctx, tx, c, ip, now, caps); err != nil || refusal != nil {
+			return err // refused: nothing written
 		}
 		// One code per binding: sending a new code voids the earlier one.
-		_, err := tx.ExecContext(ctx, `DELETE FROM sms_codes WHERE user_id = $1 AND session_id = $2 AND purpose = $3`,
+		_, err = tx.ExecContext(ctx, `DELETE FROM sms_codes WHERE user_id = $1 AND session_id = $2 AND purpose = $3`,
 			c.UserID, c.SessionID, c.Purpose)
 		if err != nil {
 			return err
@@ -83,10 +79,13 @@ func (db *DB) ReserveSMS(ctx context.Context, c *auth.SMSCode, ip string, now ti
 		return insertSMSSend(ctx, tx, c.UserID, c.Number, ip, c.Purpose, now, id)
 	})
 	if err != nil {
-		return db.fail("reserve sms", err)
+		return nil, db.fail("reserve sms", err)
+	}
+	if refusal != nil {
+		return refusal, nil
 	}
 	c.ID, c.CreatedAt, c.Attempts = id, created, 0
-	return nil
+	return nil, nil
 }
 
 // lockSMSSends serializes the caller's transaction against every other
@@ -111,77 +110,60 @@ func (db *DB) lockSMSSends(ctx context.Context, tx querier) error {
 	return err
 }
 
-// smsCap is one cap of auth.SMSLimits: at most limit sends matching filter
-// (with arg as $3) in any window.
-type smsCap struct {
-	limit   int
-	window  time.Duration
-	filter  string // "" counts every send
-	arg     any
-	message string
-}
-
-// checkSMSCaps returns the refusal of the caps of l that do not allow one
-// more send at now (nil if they all do). When several refuse, it names the
-// one that frees last, so a client that waits RetryAfter is not refused
-// again by another.
-func checkSMSCaps(ctx context.Context, tx querier, userID int64, number, ip string, now time.Time, l auth.SMSLimits) error {
-	// The number caps count codes only: a notice goes to a number that was
-	// just removed or replaced, and must not keep its owner from getting a
-	// code there.
-	const toNumber = `number = $3 AND purpose <> 'notice'`
-	caps := []smsCap{
-		{limit: 1, window: l.NumberCooldown, filter: toNumber, arg: number, message: msgSMSCooldown},
-		{limit: l.NumberPerHour, window: time.Hour, filter: toNumber, arg: number, message: msgSMSNumber},
-		{limit: l.NumberPerDay, window: 24 * time.Hour, filter: toNumber, arg: number, message: msgSMSNumber},
-		{limit: l.AccountPerHour, window: time.Hour, filter: `user_id = $3`, arg: userID, message: msgSMSAccount},
-		// An empty ip is one shared bucket, not an exemption: fail closed.
-		{limit: l.IPPerHour, window: time.Hour, filter: `ip = $3`, arg: ip, message: msgSMSIP},
-		{limit: l.GlobalPerHour, window: time.Hour, message: msgSMSGlobal},
-	}
-	var refusal *auth.Error
-	for _, c := range caps {
-		if c.limit <= 0 || c.window <= 0 {
-			continue
-		}
-		wait, err := smsCapWait(ctx, tx, c, now)
+// checkSMSCaps returns the refusal of the caps that do not allow one more
+// send of c from ip at now (nil if they all do). When several refuse, it
+// names the one that frees last.
+func checkSMSCaps(ctx context.Context, tx querier, c *auth.SMSCode, ip string, now time.Time, caps []auth.SMSCap) (*auth.SMSRefusal, error) {
+	var refusal *auth.SMSRefusal
+	for _, cp := range caps {
+		freesAt, err := smsCapFreesAt(ctx, tx, cp, c, ip, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if wait > 0 && (refusal == nil || wait > refusal.RetryAfter) {
-			refusal = &auth.Error{Kind: auth.KindRateLimited, Message: c.message, RetryAfter: wait}
+		if !freesAt.IsZero() && (refusal == nil || freesAt.After(refusal.FreesAt)) {
+			refusal = &auth.SMSRefusal{Cap: cp, FreesAt: freesAt}
 		}
 	}
-	if refusal == nil {
-		return nil
-	}
-	return refusal
+	return refusal, nil
 }
 
-// smsCapWait returns how long until cap c allows one more send, 0 if it
-// does at now. It looks up the limit-th newest matching send in the window:
-// if there is one, the cap is full, and it frees when that send leaves the
-// window (the limit-1 newer ones then leave room for one). This also holds
-// when notices have pushed the count past the limit, and the index on
-// (key, at) answers it by reading at most limit entries.
-func smsCapWait(ctx context.Context, tx querier, c smsCap, now time.Time) (time.Duration, error) {
+// smsCapFreesAt returns when cap cp allows one more send of c from ip, the
+// zero time if it does at now. It looks up the limit-th newest counted send
+// in the window: if there is one, the cap is full, and it frees when that
+// send leaves the window (the limit-1 newer ones then leave room for one).
+// This also holds when notices have pushed the count past the limit, and
+// the index on (key, at) answers it by reading at most limit entries.
+func smsCapFreesAt(ctx context.Context, tx querier, cp auth.SMSCap, c *auth.SMSCode, ip string, now time.Time) (time.Time, error) {
 	query := `SELECT at FROM sms_sends WHERE at > $1`
-	args := []any{now.Add(-c.window).UnixMicro(), c.limit - 1}
-	if c.filter != "" {
-		query += ` AND ` + c.filter
-		args = append(args, c.arg)
+	args := []any{now.Add(-cp.Window).UnixMicro(), cp.Limit - 1}
+	switch cp.Scope {
+	case auth.SMSScopeNumber:
+		query += ` AND number = $3`
+		args = append(args, c.Number)
+	case auth.SMSScopeAccount:
+		query += ` AND user_id = $3`
+		args = append(args, c.UserID)
+	case auth.SMSScopeIP:
+		query += ` AND ip = $3`
+		args = append(args, ip)
+	case auth.SMSScopeGlobal:
+	default:
+		return time.Time{}, fmt.Errorf("sms cap %q: unknown scope %d", cp.Name, cp.Scope)
+	}
+	if !cp.Notices {
+		// A constant, so the statement text stays fixed.
+		query += ` AND purpose <> '` + auth.PurposeNotice + `'`
 	}
 	query += ` ORDER BY at DESC LIMIT 1 OFFSET $2`
 	var at time.Time
 	err := tx.QueryRowContext(ctx, query, args...).Scan(scanTime(&at))
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		return time.Time{}, nil
 	}
 	if err != nil {
-		return 0, err
+		return time.Time{}, err
 	}
-	// Retry-After is in whole seconds on the wire; never tell a client 0.
-	return max(at.Add(c.window).Sub(now), time.Second), nil
+	return at.Add(cp.Window), nil
 }
 
 // insertSMSSend records one SMS sent (codeID 0 for a notice).
@@ -247,9 +229,9 @@ func (db *DB) LiveSMSCode(ctx context.Context, userID, sessionID int64, purpose 
 }
 
 // DeleteOldSMS deletes the send records older than before and the codes
-// that expired before it, and returns how many rows went. Callers pass
-// now-24h: a send must be kept as long as the longest cap window
-// (NumberPerDay) can count it.
+// that expired before it, and returns how many rows went. A send must be
+// kept as long as the longest cap window can count it (see
+// auth.Service.CleanupSMS).
 func (db *DB) DeleteOldSMS(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	err := db.inTx(ctx, func(tx querier) error {

@@ -53,9 +53,22 @@ func smsCode(s *auth.Session, purpose, number string, now time.Time) *auth.SMSCo
 	}
 }
 
+// reserveSMS reserves c under the caps of l, and returns a refusal as the
+// service reports it.
+func reserveSMS(ctx context.Context, db *store.DB, c *auth.SMSCode, ip string, now time.Time, l auth.SMSLimits) error {
+	refusal, err := db.ReserveSMS(ctx, c, ip, now, auth.SMSCaps(l))
+	if err != nil {
+		return err
+	}
+	if refusal != nil {
+		return refusal.Err(now)
+	}
+	return nil
+}
+
 func mustReserveSMS(tb testing.TB, db *store.DB, c *auth.SMSCode, ip string, now time.Time, l auth.SMSLimits) *auth.SMSCode {
 	tb.Helper()
-	if err := db.ReserveSMS(tb.Context(), c, ip, now, l); err != nil {
+	if err := reserveSMS(tb.Context(), db, c, ip, now, l); err != nil {
 		tb.Fatalf("reserve sms at %v: %v", now, err)
 	}
 	return c
@@ -392,7 +405,7 @@ func TestDB_ReserveSMS(t *testing.T) {
 			_, s := mustSMSUser(t, db, "cooldown")
 			const number = "+14155550103"
 			first := mustSendSMS(t, db, s, number, testIP, t0, l)
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, number, t0.Add(10*time.Second)), testIP, t0.Add(10*time.Second), l)
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, number, t0.Add(10*time.Second)), testIP, t0.Add(10*time.Second), l)
 			wantRateLimited(t, err, msgCooldown, 20*time.Second)
 			// Refused means nothing written: the first code is still the
 			// live one and still the only send.
@@ -401,7 +414,7 @@ func TestDB_ReserveSMS(t *testing.T) {
 			}
 			wantCount(t, db, 1, `SELECT COUNT(*) FROM sms_sends WHERE number = $1`, number)
 			// Never less than a second.
-			err = db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, number, t0), testIP, t0.Add(30*time.Second-500*time.Microsecond), l)
+			err = reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, number, t0), testIP, t0.Add(30*time.Second-500*time.Microsecond), l)
 			wantRateLimited(t, err, msgCooldown, time.Second)
 			// Another number is not held up.
 			mustSendSMS(t, db, s, "+14155550104", testIP, t0.Add(10*time.Second), l)
@@ -418,13 +431,13 @@ func TestDB_ReserveSMS(t *testing.T) {
 			}
 			_, s := mustSMSUser(t, db, "hour-5")
 			now := t0.Add(10 * time.Minute)
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, number, now), testIP, now, l)
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, number, now), testIP, now, l)
 			wantRateLimited(t, err, msgNumber, 50*time.Minute) // when the send at t0 leaves the hour
 			// The send at t0 has left the window (which is open at its end).
 			mustSendSMS(t, db, s, number, testIP, t0.Add(time.Hour), l)
 			// Full again: the oldest counted send (t0+1m) frees the next.
 			now = t0.Add(time.Hour + time.Second)
-			err = db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, number, now), testIP, now, l)
+			err = reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, number, now), testIP, now, l)
 			wantRateLimited(t, err, msgNumber, 59*time.Second)
 		})
 		t.Run("NumberPerDay", func(t *testing.T) {
@@ -435,7 +448,7 @@ func TestDB_ReserveSMS(t *testing.T) {
 				mustSendSMS(t, db, s, number, testIP, t0.Add(time.Duration(2*i)*time.Hour), l)
 			}
 			now := t0.Add(6 * time.Hour)
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, number, now), testIP, now, l)
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, number, now), testIP, now, l)
 			wantRateLimited(t, err, msgNumber, 18*time.Hour)
 			mustSendSMS(t, db, s, number, testIP, t0.Add(24*time.Hour), l)
 		})
@@ -446,7 +459,7 @@ func TestDB_ReserveSMS(t *testing.T) {
 			mustSendSMS(t, db, s, "+14155550107", testIP, t0, l)
 			mustSendSMS(t, db, s2, "+14155550108", "198.51.100.9", t0.Add(time.Minute), l)
 			now := t0.Add(2 * time.Minute)
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeReauth, "+14155550109", now), "198.51.100.10", now, l)
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeReauth, "+14155550109", now), "198.51.100.10", now, l)
 			wantRateLimited(t, err, msgAccount, 58*time.Minute)
 			// Another account is not held up.
 			_, other := mustSMSUser(t, db, "account-other")
@@ -460,7 +473,7 @@ func TestDB_ReserveSMS(t *testing.T) {
 				mustSendSMS(t, db, s, fmt.Sprint("+1415555011", i), ip, t0.Add(time.Duration(i)*time.Minute), l)
 			}
 			_, s := mustSMSUser(t, db, "ip-c")
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, "+14155550112", t0.Add(time.Minute)), ip, t0.Add(time.Minute), l)
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, "+14155550112", t0.Add(time.Minute)), ip, t0.Add(time.Minute), l)
 			wantRateLimited(t, err, msgIP, 59*time.Minute)
 			mustSendSMS(t, db, s, "+14155550112", "2001:db8::43", t0.Add(time.Minute), l)
 		})
@@ -474,7 +487,7 @@ func TestDB_ReserveSMS(t *testing.T) {
 			}
 			_, s := mustSMSUser(t, db, "global-d")
 			now := base.Add(time.Minute)
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, "+14155550129", now), "198.51.100.99", now, l)
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, "+14155550129", now), "198.51.100.99", now, l)
 			wantRateLimited(t, err, msgGlobal, 59*time.Minute)
 		})
 		t.Run("LongestWaitWins", func(t *testing.T) {
@@ -484,17 +497,52 @@ func TestDB_ReserveSMS(t *testing.T) {
 			_, s := mustSMSUser(t, db, "longest")
 			mustSendSMS(t, db, s, "+14155550130", testIP, t0, l)
 			now := t0.Add(10 * time.Second)
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, "+14155550130", now), testIP, now, l)
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeLogin, "+14155550130", now), testIP, now, l)
 			wantRateLimited(t, err, msgNumber, time.Hour-10*time.Second)
+		})
+		t.Run("CapsAsGiven", func(t *testing.T) {
+			// The store runs the caps it is given, whatever they are: here
+			// an account cap that counts codes only.
+			caps := []auth.SMSCap{{Name: "account-codes", Scope: auth.SMSScopeAccount, Limit: 1, Window: time.Hour, Message: "m"}}
+			u, s := mustSMSUser(t, db, "given")
+			if err := db.RecordSMSNotice(t.Context(), u.ID, "+14155550140", testIP, t0); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, "+14155550140", t0), testIP, t0, caps); r != nil || err != nil {
+				t.Fatalf("first code: got %+v, %v, want it reserved (the notice does not count)", r, err)
+			}
+			now := t0.Add(time.Minute)
+			r, err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeReauth, "+14155550141", now), testIP, now, caps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &auth.SMSRefusal{Cap: caps[0], FreesAt: t0.Add(time.Hour)}
+			if diff := cmp.Diff(want, r); diff != "" {
+				t.Errorf("refusal (-want +got):\n%s", diff)
+			}
+		})
+		t.Run("ErrInvalidCap", func(t *testing.T) {
+			_, s := mustSMSUser(t, db, "invalid")
+			for _, cp := range []auth.SMSCap{
+				{Name: "no-limit", Scope: auth.SMSScopeGlobal, Window: time.Hour},
+				{Name: "no-window", Scope: auth.SMSScopeGlobal, Limit: 1},
+				{Name: "no-scope", Limit: 1, Window: time.Hour},
+			} {
+				r, err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeLogin, "+14155550142", t0), testIP, t0, []auth.SMSCap{cp})
+				if err == nil || r != nil {
+					t.Errorf("cap %s: got %+v, %v, want an error", cp.Name, r, err)
+				}
+			}
+			wantCount(t, db, 0, `SELECT COUNT(*) FROM sms_sends WHERE number = '+14155550142'`)
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
 			_, s := mustSMSUser(t, db, "missing")
 			c := smsCode(s, auth.PurposeLogin, "+14155550131", t0)
 			c.SessionID = 999
-			wantNotFound(t, db.ReserveSMS(t.Context(), c, testIP, t0, auth.SMSLimits{}))
+			wantNotFound(t, reserveSMS(t.Context(), db, c, testIP, t0, auth.SMSLimits{}))
 			c = smsCode(s, auth.PurposeLogin, "+14155550131", t0)
 			c.UserID = 999
-			wantNotFound(t, db.ReserveSMS(t.Context(), c, testIP, t0, auth.SMSLimits{}))
+			wantNotFound(t, reserveSMS(t.Context(), db, c, testIP, t0, auth.SMSLimits{}))
 			wantCount(t, db, 0, `SELECT COUNT(*) FROM sms_sends WHERE number = '+14155550131'`)
 		})
 		t.Run("Concurrent", func(t *testing.T) {
@@ -510,7 +558,7 @@ func TestDB_ReserveSMS(t *testing.T) {
 			var next atomic.Int64
 			n := concurrently(t, db, 20, func() (bool, error) {
 				s := sessions[next.Add(1)-1]
-				err := db.ReserveSMS(context.Background(), smsCode(s, auth.PurposeLogin, number, t0), testIP, t0, l)
+				err := reserveSMS(context.Background(), db, smsCode(s, auth.PurposeLogin, number, t0), testIP, t0, l)
 				if auth.IsKind(err, auth.KindRateLimited) {
 					return false, nil
 				}
@@ -577,10 +625,10 @@ func TestDB_RecordSMSNotice(t *testing.T) {
 			// The number caps count codes only: a code may follow at once.
 			mustSendSMS(t, db, s, number, "198.51.100.1", t0, auth.SMSLimits{NumberCooldown: time.Hour, NumberPerHour: 1, NumberPerDay: 1})
 			// The account and IP caps count notices too.
-			err := db.ReserveSMS(t.Context(), smsCode(s, auth.PurposeReauth, "+14155550301", t0), "198.51.100.2", t0, auth.SMSLimits{AccountPerHour: 4})
+			err := reserveSMS(t.Context(), db, smsCode(s, auth.PurposeReauth, "+14155550301", t0), "198.51.100.2", t0, auth.SMSLimits{AccountPerHour: 4})
 			wantRateLimited(t, err, msgAccount, time.Hour)
 			_, other := mustSMSUser(t, db, "notice-other")
-			err = db.ReserveSMS(t.Context(), smsCode(other, auth.PurposeLogin, "+14155550302", t0), testIP, t0, auth.SMSLimits{IPPerHour: 3})
+			err = reserveSMS(t.Context(), db, smsCode(other, auth.PurposeLogin, "+14155550302", t0), testIP, t0, auth.SMSLimits{IPPerHour: 3})
 			wantRateLimited(t, err, msgIP, time.Hour)
 		})
 		t.Run("NoUser", func(t *testing.T) {
