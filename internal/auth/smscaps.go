@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -88,13 +87,6 @@ func smsRetention(caps []SMSCap) time.Duration {
 	return longest
 }
 
-// smsRecordDeleter is the store's retention verb for SMS records.
-type smsRecordDeleter interface {
-	// DeleteOldSMS deletes the send records older than before and the codes
-	// that expired before it, and returns how many rows went.
-	DeleteOldSMS(ctx context.Context, before time.Time) (int64, error)
-}
-
 // CleanupSMS deletes the SMS send records that no cap of the configuration
 // can count any more (older than its longest window), and the codes that
 // expired as long ago, and returns how many rows went. It does nothing for
@@ -103,9 +95,5 @@ func (s *Service) CleanupSMS(ctx context.Context) (int64, error) {
 	if s.smsStore == nil {
 		return 0, nil
 	}
-	d, ok := s.store.(smsRecordDeleter)
-	if !ok {
-		return 0, errors.New("cleanup sms: the store cannot delete sms records")
-	}
-	return d.DeleteOldSMS(ctx, s.now().Add(-smsRetention(SMSCaps(s.cfg.SMSLimits))))
+	return s.smsStore.DeleteOldSMS(ctx, s.now().Add(-smsRetention(SMSCaps(s.cfg.SMSLimits))))
 }

@@ -214,6 +214,9 @@ type SMSStore interface {
 	// CancelSMS undoes ReserveSMS after a failed delivery: the code and its
 	// send record are deleted, so the failure counts against no cap.
 	CancelSMS(ctx context.Context, codeID int64) error
+	// DeleteOldSMS deletes the send records older than before and the codes
+	// that expired before it, and returns how many rows went.
+	DeleteOldSMS(ctx context.Context, before time.Time) (int64, error)
 	// RecordSMSNotice records a notice sent to a number (it counts toward
 	// the account, IP and global caps of later sends, but no cap stops it).
 	RecordSMSNotice(ctx context.Context, userID int64, number, ip string, now time.Time) error
