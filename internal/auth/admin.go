@@ -73,7 +73,15 @@ func (s *Service) ResetMFA(ctx context.Context, userID int64, c Client, by strin
 	} else if err != nil {
 		return err
 	}
-	return s.store.ResetMFA(ctx, userID, s.event(userID, EventMFAResetByAdmin, c, s.now(), "by "+by))
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.ForgetFactors(ctx, userID); err != nil {
+			return err
+		}
+		if err := tx.DeleteOtherSessions(ctx, userID, 0); err != nil {
+			return err
+		}
+		return tx.AddEvents(ctx, userID, s.event(userID, EventMFAResetByAdmin, c, s.now(), "by "+by))
+	})
 }
 
 // SetPassword sets a user's password without the current one (operators
@@ -90,7 +98,7 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, password string
 	if err != nil {
 		return s.hashError(err)
 	}
-	return s.store.SetPassword(ctx, userID, h, 0)
+	return s.setPassword(ctx, userID, h, 0)
 }
 
 // RotateKeys re-seals every TOTP secret not sealed under the primary key.

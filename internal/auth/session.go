@@ -107,7 +107,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return s.hashError(err)
 	}
 	// A password change must cut off anyone who was using the old one.
-	return s.store.SetPassword(ctx, p.User.ID, h, p.Session.ID,
+	return s.setPassword(ctx, p.User.ID, h, p.Session.ID,
 		s.event(p.User.ID, EventPasswordChanged, c, s.now(), "other sessions signed out"))
 }
 
@@ -269,4 +269,26 @@ func (t *touches) putBack(seen map[int64]time.Time) {
 	for id, at := range seen {
 		t.add(id, at)
 	}
+}
+
+// setPassword, in one transaction: sets the new hash and the new password
+// version, ends every session of the user but keepSessionID (0: all),
+// carries that one to the new version, and records the events. A session
+// made with the old password meanwhile, by a sign-in that raced this,
+// carries the old version and so is never usable.
+func (s *Service) setPassword(ctx context.Context, userID int64, hash string, keepSessionID int64, events ...*Event) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.SetPassword(ctx, userID, hash); err != nil {
+			return err
+		}
+		if err := tx.DeleteOtherSessions(ctx, userID, keepSessionID); err != nil {
+			return err
+		}
+		if keepSessionID != 0 {
+			if err := tx.CarrySession(ctx, userID, keepSessionID); err != nil {
+				return err
+			}
+		}
+		return tx.AddEvents(ctx, userID, events...)
+	})
 }

@@ -60,14 +60,6 @@ type Store interface {
 	// still oldHash (a rehash after login must never undo a password change
 	// that committed meanwhile); ErrNotFound otherwise.
 	ReplacePasswordHash(ctx context.Context, userID int64, oldHash, newHash string) error
-	// SetPassword, in one transaction: sets a new password hash, moves the
-	// user's password version on, deletes every session of the user except
-	// keepSessionID (0 deletes them all), carries that one to the new
-	// version, and records the events. A session made with the old password
-	// meanwhile, by a sign-in that raced this, carries the old version and so
-	// is never usable.
-	SetPassword(ctx context.Context, userID int64, hash string, keepSessionID int64, events ...*Event) error
-
 	// CreateSession inserts s and sets s.ID.
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByTokenHash returns the session with this token hash and its
@@ -121,11 +113,6 @@ type Store interface {
 
 	// RecoveryCode returns the user's recovery code (ErrNotFound if none).
 	RecoveryCode(ctx context.Context, userID int64) (*RecoveryCode, error)
-	// ResetMFA deletes every second factor and the recovery code of the user,
-	// clears the failure state, deletes every session, and records the
-	// events, in one transaction.
-	ResetMFA(ctx context.Context, userID int64, events ...*Event) error
-
 	// InTx runs fn as one atomic unit of writes: committed if fn returns
 	// nil, and nothing of it kept if fn returns an error (which InTx then
 	// returns). Every use case that writes more than one row owns its
@@ -192,6 +179,18 @@ type Tx interface {
 	// DeleteOtherSessions deletes every session of the user except
 	// keepSessionID (0: all).
 	DeleteOtherSessions(ctx context.Context, userID, keepSessionID int64) error
+	// SetPassword sets a new password hash and moves the user's password
+	// version on: every session made under the old version is dead (see
+	// Store.SessionByTokenHash) unless carried over.
+	SetPassword(ctx context.Context, userID int64, hash string) error
+	// CarrySession moves the user's session to the current password
+	// version.
+	CarrySession(ctx context.Context, userID, sessionID int64) error
+	// ForgetFactors deletes every factor (apps and phones, active and
+	// pending), SMS code and recovery code of the user, and clears the
+	// failure state and the preferred method. The SMS send records stay:
+	// they count toward the sending caps, which a reset must not lift.
+	ForgetFactors(ctx context.Context, userID int64) error
 	// AddEvents records the events (UserID 0 means userID).
 	AddEvents(ctx context.Context, userID int64, events ...*Event) error
 }

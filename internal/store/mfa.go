@@ -45,34 +45,3 @@ func mfaState(ctx context.Context, q querier, userID int64) (auth.MFAState, erro
 		Scan(&st.Failures, scanTime(&st.LockedUntil))
 	return st, err
 }
-
-// ResetMFA deletes every second factor (TOTP factors and phones, active and
-// pending), the SMS codes and the recovery code of the user, clears the
-// failure state and the preferred method, deletes every session, and
-// records the events, in one transaction; auth.ErrNotFound (and nothing
-// changed) if there is no such user. The SMS send records stay: they count
-// toward the sending caps, which a reset must not lift.
-func (db *DB) ResetMFA(ctx context.Context, userID int64, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx querier) error {
-		err := execOne(ctx, tx, `
-			UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, preferred_method = ''
-			WHERE id = $1`, userID)
-		if err != nil {
-			return err
-		}
-		for _, stmt := range []string{
-			`DELETE FROM totp_factors WHERE user_id = $1`,
-			`DELETE FROM phones WHERE user_id = $1`,
-			// The session cascade would take them too; say it outright.
-			`DELETE FROM sms_codes WHERE user_id = $1`,
-			`DELETE FROM recovery_codes WHERE user_id = $1`,
-			`DELETE FROM sessions WHERE user_id = $1`,
-		} {
-			if _, err := tx.ExecContext(ctx, stmt, userID); err != nil {
-				return err
-			}
-		}
-		return insertUserEvents(ctx, tx, userID, events)
-	})
-	return db.fail("reset mfa", err)
-}

@@ -337,7 +337,7 @@ func TestDB_ResetMFA(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if err := db.ResetMFA(t.Context(), u.ID, &auth.Event{Type: auth.EventMFAResetByAdmin, At: t0}); err != nil {
+			if err := resetMFA(t.Context(), db, u.ID, &auth.Event{Type: auth.EventMFAResetByAdmin, At: t0}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -370,7 +370,7 @@ func TestDB_ResetMFA(t *testing.T) {
 			wantEventTypes(t, db, u.ID, auth.EventMFAResetByAdmin)
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.ResetMFA(t.Context(), 999, &auth.Event{Type: auth.EventMFAResetByAdmin, At: t0}))
+			wantNotFound(t, resetMFA(t.Context(), db, 999, &auth.Event{Type: auth.EventMFAResetByAdmin, At: t0}))
 		})
 	})
 }

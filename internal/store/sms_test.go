@@ -331,7 +331,7 @@ func TestDB_ResetMFA_SMS(t *testing.T) {
 		mustReserveSMS(t, db, smsCode(s, auth.PurposeEnroll, "+447700900123", t0), testIP, t0, auth.SMSLimits{})
 		kept := mustSendSMS(t, db, other, "+14155550999", testIP, t0, auth.SMSLimits{})
 
-		if err := db.ResetMFA(t.Context(), u.ID, &auth.Event{Type: auth.EventMFAResetByAdmin, At: t0}); err != nil {
+		if err := resetMFA(t.Context(), db, u.ID, &auth.Event{Type: auth.EventMFAResetByAdmin, At: t0}); err != nil {
 			t.Fatal(err)
 		}
 		wantCount(t, db, 0, `SELECT COUNT(*) FROM phones WHERE user_id = $1`, u.ID)

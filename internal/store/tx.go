@@ -154,6 +154,38 @@ func (t *tx) DeleteOtherSessions(ctx context.Context, userID, keepSessionID int6
 	return deleteOtherSessions(ctx, t.q, userID, keepSessionID)
 }
 
+func (t *tx) SetPassword(ctx context.Context, userID int64, hash string) error {
+	return execOne(ctx, t.q, `UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE id = $1`,
+		userID, hash)
+}
+
+func (t *tx) CarrySession(ctx context.Context, userID, sessionID int64) error {
+	return execOne(ctx, t.q, `
+		UPDATE sessions SET password_version = (SELECT password_version FROM users WHERE id = $1)
+		WHERE id = $2 AND user_id = $1`, userID, sessionID)
+}
+
+func (t *tx) ForgetFactors(ctx context.Context, userID int64) error {
+	err := execOne(ctx, t.q, `
+		UPDATE users SET mfa_failures = 0, mfa_locked_until = NULL, preferred_method = ''
+		WHERE id = $1`, userID)
+	if err != nil {
+		return err
+	}
+	for _, stmt := range []string{
+		`DELETE FROM totp_factors WHERE user_id = $1`,
+		`DELETE FROM phones WHERE user_id = $1`,
+		// The session cascade would take them too; say it outright.
+		`DELETE FROM sms_codes WHERE user_id = $1`,
+		`DELETE FROM recovery_codes WHERE user_id = $1`,
+	} {
+		if _, err := t.q.ExecContext(ctx, stmt, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (t *tx) AddEvents(ctx context.Context, userID int64, events ...*auth.Event) error {
 	return insertUserEvents(ctx, t.q, userID, events)
 }

@@ -226,3 +226,36 @@ func setPreferred(ctx context.Context, db *store.DB, userID int64, method string
 func deleteOtherSessions(ctx context.Context, db *store.DB, userID, keepID int64) error {
 	return db.InTx(ctx, func(tx auth.Tx) error { return tx.DeleteOtherSessions(ctx, userID, keepID) })
 }
+
+// setPassword sets a new password and ends the other sessions, in one
+// unit (auth's password change).
+func setPassword(ctx context.Context, db *store.DB, userID int64, hash string, keepSessionID int64, events ...*auth.Event) error {
+	return db.InTx(ctx, func(tx auth.Tx) error {
+		if err := tx.SetPassword(ctx, userID, hash); err != nil {
+			return err
+		}
+		if err := tx.DeleteOtherSessions(ctx, userID, keepSessionID); err != nil {
+			return err
+		}
+		if keepSessionID != 0 {
+			if err := tx.CarrySession(ctx, userID, keepSessionID); err != nil {
+				return err
+			}
+		}
+		return tx.AddEvents(ctx, userID, events...)
+	})
+}
+
+// resetMFA forgets every factor and ends every session, in one unit
+// (auth's MFA reset).
+func resetMFA(ctx context.Context, db *store.DB, userID int64, events ...*auth.Event) error {
+	return db.InTx(ctx, func(tx auth.Tx) error {
+		if err := tx.ForgetFactors(ctx, userID); err != nil {
+			return err
+		}
+		if err := tx.DeleteOtherSessions(ctx, userID, 0); err != nil {
+			return err
+		}
+		return tx.AddEvents(ctx, userID, events...)
+	})
+}

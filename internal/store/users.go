@@ -97,30 +97,3 @@ func (db *DB) ReplacePasswordHash(ctx context.Context, userID int64, oldHash, ne
 		userID, oldHash, newHash)
 	return db.fail("replace password hash", err)
 }
-
-// SetPassword sets a new password hash for the user, moves the password
-// version on, deletes every session of the user except keepSessionID (0
-// deletes them all), carries that session to the new version, and records
-// the events (UserID 0 means userID), in one transaction; auth.ErrNotFound
-// if there is no such user.
-func (db *DB) SetPassword(ctx context.Context, userID int64, hash string, keepSessionID int64, events ...*auth.Event) error {
-	err := db.inTx(ctx, func(tx querier) error {
-		err := execOne(ctx, tx, `UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE id = $1`,
-			userID, hash)
-		if err != nil {
-			return err
-		}
-		if err := deleteOtherSessions(ctx, tx, userID, keepSessionID); err != nil {
-			return err
-		}
-		// The session that made the change goes on, under the new version.
-		_, err = tx.ExecContext(ctx, `
-			UPDATE sessions SET password_version = (SELECT password_version FROM users WHERE id = $1)
-			WHERE id = $2 AND user_id = $1`, userID, keepSessionID)
-		if err != nil {
-			return err
-		}
-		return insertUserEvents(ctx, tx, userID, events)
-	})
-	return db.fail("set password", err)
-}

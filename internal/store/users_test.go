@@ -138,7 +138,7 @@ func TestDB_ReplacePasswordHash(t *testing.T) {
 		t.Run("ChangedMeanwhile", func(t *testing.T) {
 			// A rehash that lost the race to a password change changes nothing.
 			u := mustCreateUser(t, db, "b@example.com")
-			if err := db.SetPassword(t.Context(), u.ID, "changed", 0); err != nil {
+			if err := setPassword(t.Context(), db, u.ID, "changed", 0); err != nil {
 				t.Fatal(err)
 			}
 			wantNotFound(t, db.ReplacePasswordHash(t.Context(), u.ID, u.PasswordHash, "rehashed old"))
@@ -155,7 +155,7 @@ func TestDB_SetPassword(t *testing.T) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
 			keep, other := mustCreateSession(t, db, u.ID, "keep"), mustCreateSession(t, db, u.ID, "other")
-			if err := db.SetPassword(t.Context(), u.ID, "new", keep.ID,
+			if err := setPassword(t.Context(), db, u.ID, "new", keep.ID,
 				&auth.Event{Type: auth.EventPasswordChanged, At: t0}); err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +178,7 @@ func TestDB_SetPassword(t *testing.T) {
 		t.Run("AllSessions", func(t *testing.T) {
 			u := mustCreateUser(t, db, "b@example.com")
 			s := mustCreateSession(t, db, u.ID, "s")
-			if err := db.SetPassword(t.Context(), u.ID, "new", 0); err != nil {
+			if err := setPassword(t.Context(), db, u.ID, "new", 0); err != nil {
 				t.Fatal(err)
 			}
 			_, _, err := db.SessionByTokenHash(t.Context(), s.TokenHash)
@@ -188,7 +188,7 @@ func TestDB_SetPassword(t *testing.T) {
 			// A session inserted with the version read before a password
 			// change (a sign-in that raced it) is never usable.
 			u := mustCreateUser(t, db, "c@example.com")
-			if err := db.SetPassword(t.Context(), u.ID, "new", 0); err != nil {
+			if err := setPassword(t.Context(), db, u.ID, "new", 0); err != nil {
 				t.Fatal(err)
 			}
 			stale := &auth.Session{TokenHash: hash("stale"), UserID: u.ID, AAL: auth.AAL2, CreatedAt: t0, LastSeenAt: t0,
@@ -200,7 +200,7 @@ func TestDB_SetPassword(t *testing.T) {
 			wantNotFound(t, err)
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			wantNotFound(t, db.SetPassword(t.Context(), 999, "new", 0))
+			wantNotFound(t, setPassword(t.Context(), db, 999, "new", 0))
 		})
 	})
 }
