@@ -170,13 +170,7 @@ func (s *server) handleReauth() http.Handler {
 			writeError(w, r, s.logger, err)
 			return
 		}
-		p := principalFrom(r.Context())
-		if p.Session.AAL < auth.AAL2 && req.Method != auth.MethodPassword {
-			// An enrolment-only session has no factor to step up with.
-			writeError(w, r, s.logger, auth.Errorf(auth.KindEnrollmentRequired, "Add a second factor first."))
-			return
-		}
-		res, err := s.svc.Reauth(r.Context(), p, req.Method, req.Code, req.Password, s.clientOf(r))
+		res, err := s.svc.Reauth(r.Context(), principalFrom(r.Context()), req.Method, req.Code, req.Password, s.clientOf(r))
 		if err != nil {
 			writeError(w, r, s.logger, err)
 			return

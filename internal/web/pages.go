@@ -190,13 +190,10 @@ func (s *server) renderMFAWith(w http.ResponseWriter, r *http.Request, status in
 		s.pages.renderError(w, r, s.logger, err)
 		return
 	}
-	// The method used last is pre-selected; without one, the first device.
+	// The method just tried stays selected; else the one auth picks.
 	selected := method
 	if selected == "" {
-		selected = ch.PreferredMethod
-	}
-	if selected == "" && len(ch.Methods) > 0 && ch.Methods[0] != auth.MethodRecoveryCode {
-		selected = ch.Methods[0]
+		selected = ch.Selected
 	}
 	s.pages.render(w, status, "mfa", pageData{
 		Title: "Verify it's you", SignedIn: true, Error: msg, Message: notice, Methods: ch.Methods,
