@@ -25,7 +25,7 @@ func strOrNil(s string) *string {
 	return &s
 }
 
-func (s *server) handleLogin() http.Handler {
+func (s *server) handleLogin() handlerFunc {
 	type request struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
@@ -38,17 +38,15 @@ func (s *server) handleLogin() http.Handler {
 		Methods            []string `json:"methods"`
 		PreferredMethod    *string  `json:"preferred_method"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		prev, _ := s.credentials(r)
 		res, err := s.svc.Login(r.Context(), req.Email, req.Password, s.clientOf(r), prev)
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)
 		writeJSON(w, http.StatusOK, response{
@@ -56,10 +54,11 @@ func (s *server) handleLogin() http.Handler {
 			EnrollmentRequired: res.EnrollmentRequired, Methods: res.Methods,
 			PreferredMethod: strOrNil(res.PreferredMethod),
 		})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleLoginMFA() http.Handler {
+func (s *server) handleLoginMFA() handlerFunc {
 	type request struct {
 		Method string `json:"method"`
 		Code   string `json:"code"`
@@ -69,23 +68,22 @@ func (s *server) handleLoginMFA() http.Handler {
 		AAL             int    `json:"aal"`
 		NewRecoveryCode string `json:"new_recovery_code,omitempty"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		res, err := s.svc.VerifyLogin(r.Context(), principalFrom(r.Context()), req.Method, req.Code, s.clientOf(r))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)
 		writeJSON(w, http.StatusOK, response{SessionToken: res.Token, AAL: res.Session.AAL, NewRecoveryCode: res.NewRecoveryCode})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleSession() http.Handler {
+func (s *server) handleSession() handlerFunc {
 	type response struct {
 		UserID          int64      `json:"user_id"`
 		Email           string     `json:"email"`
@@ -94,27 +92,28 @@ func (s *server) handleSession() http.Handler {
 		AuthenticatedAt time.Time  `json:"authenticated_at"`
 		VerifiedAt      *time.Time `json:"verified_at"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		p := principalFrom(r.Context())
 		writeJSON(w, http.StatusOK, response{
 			UserID: p.User.ID, Email: p.User.Email, Role: p.User.Role, AAL: p.Session.AAL,
 			AuthenticatedAt: p.Session.CreatedAt.UTC(), VerifiedAt: timeOrNil(p.Session.VerifiedAt),
 		})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleLogout() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleLogout() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.svc.Logout(r.Context(), principalFrom(r.Context())); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		s.clearSessionCookie(w)
 		w.WriteHeader(http.StatusNoContent)
-	})
+		return nil
+	}
 }
 
-func (s *server) handleSecurity() http.Handler {
+func (s *server) handleSecurity() handlerFunc {
 	type totpState struct {
 		Enabled    bool       `json:"enabled"`
 		EnrolledAt *time.Time `json:"enrolled_at"`
@@ -137,11 +136,10 @@ func (s *server) handleSecurity() http.Handler {
 		ReauthUntil  *time.Time    `json:"reauth_until"`
 		ReauthMethod *string       `json:"reauth_method"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		sec, err := s.svc.SecurityOverview(r.Context(), principalFrom(r.Context()))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, response{
 			TOTP:         totpState{Enabled: sec.TOTPEnabled, EnrolledAt: timeOrNil(sec.TOTPEnrolledAt), Pending: sec.TOTPPending},
@@ -151,10 +149,11 @@ func (s *server) handleSecurity() http.Handler {
 			ReauthUntil:  timeOrNil(sec.ReauthUntil),
 			ReauthMethod: strOrNil(sec.ReauthMethod),
 		})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleReauth() http.Handler {
+func (s *server) handleReauth() handlerFunc {
 	type request struct {
 		Method   string `json:"method"`
 		Code     string `json:"code"`
@@ -164,22 +163,21 @@ func (s *server) handleReauth() http.Handler {
 		ReauthUntil     time.Time `json:"reauth_until"`
 		NewRecoveryCode string    `json:"new_recovery_code,omitempty"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		res, err := s.svc.Reauth(r.Context(), principalFrom(r.Context()), req.Method, req.Code, req.Password, s.clientOf(r))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, response{ReauthUntil: res.Until.UTC(), NewRecoveryCode: res.NewRecoveryCode})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleStartTOTP() http.Handler {
+func (s *server) handleStartTOTP() handlerFunc {
 	type response struct {
 		Secret     string `json:"secret"`
 		OTPAuthURI string `json:"otpauth_uri"`
@@ -187,27 +185,26 @@ func (s *server) handleStartTOTP() http.Handler {
 		QRSVG      string `json:"qr_svg"`
 		ExpiresIn  int    `json:"expires_in"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req struct{}
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		e, err := s.svc.StartTOTP(r.Context(), principalFrom(r.Context()))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusCreated, response{
 			Secret: e.Secret, OTPAuthURI: e.URI, QRPNG: base64.StdEncoding.EncodeToString(e.QRPNG),
 			QRSVG: string(e.QRSVG), ExpiresIn: int(e.ExpiresIn.Seconds()),
 		})
-	})
+		return nil
+	}
 }
 
 // handleConfirm serves the calls that confirm a new method with a code
 // (app or phone): confirm is the service call.
-func (s *server) handleConfirm(confirm func(context.Context, *auth.Principal, string, auth.Client) (*auth.ConfirmResult, error)) http.Handler {
+func (s *server) handleConfirm(confirm func(context.Context, *auth.Principal, string, auth.Client) (*auth.ConfirmResult, error)) handlerFunc {
 	type request struct {
 		Code string `json:"code"`
 	}
@@ -215,74 +212,71 @@ func (s *server) handleConfirm(confirm func(context.Context, *auth.Principal, st
 		RecoveryCode string `json:"recovery_code"`
 		SessionToken string `json:"session_token,omitempty"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		res, err := confirm(r.Context(), principalFrom(r.Context()), req.Code, s.clientOf(r))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		if res.Token != "" {
 			// An enrolment-only session was promoted under a new token.
 			s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)
 		}
 		writeJSON(w, http.StatusOK, response{RecoveryCode: res.RecoveryCode, SessionToken: res.Token})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleRemoveTOTP() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleRemoveTOTP() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.svc.RemoveTOTP(r.Context(), principalFrom(r.Context()), s.clientOf(r)); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
+		return nil
+	}
 }
 
-func (s *server) handleRecoveryCode() http.Handler {
+func (s *server) handleRecoveryCode() handlerFunc {
 	type response struct {
 		RecoveryCode string `json:"recovery_code"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req struct{}
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		code, err := s.svc.RegenerateRecoveryCode(r.Context(), principalFrom(r.Context()), s.clientOf(r))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusCreated, response{RecoveryCode: code})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleChangePassword() http.Handler {
+func (s *server) handleChangePassword() handlerFunc {
 	type request struct {
 		CurrentPassword string `json:"current_password"`
 		NewPassword     string `json:"new_password"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		if err := s.svc.ChangePassword(r.Context(), principalFrom(r.Context()), req.CurrentPassword, req.NewPassword, s.clientOf(r)); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
+		return nil
+	}
 }
 
-func (s *server) handleEvents() http.Handler {
+func (s *server) handleEvents() handlerFunc {
 	type event struct {
 		Type      string    `json:"type"`
 		At        time.Time `json:"at"`
@@ -293,16 +287,16 @@ func (s *server) handleEvents() http.Handler {
 	type response struct {
 		Events []event `json:"events"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		evs, err := s.svc.ListEvents(r.Context(), principalFrom(r.Context()))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		out := response{Events: make([]event, 0, len(evs))}
 		for _, e := range evs {
 			out.Events = append(out.Events, event{Type: e.Type, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail})
 		}
 		writeJSON(w, http.StatusOK, out)
-	})
+		return nil
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -36,7 +35,14 @@ type ctxKey int
 const (
 	principalKey ctxKey = iota
 	apiTokenKey
+	requestIDKey
 )
+
+// requestIDFrom returns the id the request's log line and X-Request-Id carry.
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
 
 func principalFrom(ctx context.Context) *auth.Principal {
 	p, _ := ctx.Value(principalKey).(*auth.Principal)
@@ -73,12 +79,13 @@ func (s *server) serveHTTP() http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		_, pattern := s.mux.Handler(r)
 		reqID := newRequestID()
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, reqID))
 		s.securityHeaders(rec.Header(), reqID)
 		defer func() {
 			if v := recover(); v != nil {
 				s.logger.ErrorContext(r.Context(), "panic", "request_id", reqID, "panic", fmt.Sprint(v))
 				if rec.status == 0 {
-					writeError(rec, r, s.logger, auth.Internal(fmt.Errorf("panic: %v", v)))
+					s.fail(rec, r, faceAPI, auth.Internal(fmt.Errorf("panic: %v", v)))
 				}
 			}
 			label := pattern
@@ -124,17 +131,18 @@ func (s *server) securityHeaders(h http.Header, reqID string) {
 // may call it. Deny by default: only routes registered as public, session
 // or enrollment are open to less than a full session.
 func (s *server) guard(pattern string) http.Handler {
-	a := s.access[pattern]
+	rt := s.registered[pattern]
 	if pattern == "" {
-		a = accessPublic // unmatched: the mux answers 404 or 405
+		rt.access = accessPublic // unmatched: the mux answers 404 or 405
 	}
+	a := rt.access
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, bearer := s.credentials(r)
 		// Bearer requests carry their credential explicitly, so a browser
 		// cannot be tricked into sending it; only the others need the check.
 		if !bearer {
 			if err := s.cop.Check(r); err != nil {
-				writeError(w, r, s.logger, &statusError{http.StatusForbidden, "forbidden", "Cross-origin request refused."})
+				s.fail(w, r, rt.face, &statusError{http.StatusForbidden, "forbidden", "Cross-origin request refused."})
 				return
 			}
 		}
@@ -146,7 +154,7 @@ func (s *server) guard(pattern string) http.Handler {
 			if !s.isMonitoringPeer(r) {
 				// 404, as if the route did not exist: nothing tells a
 				// stranger that metrics are served here.
-				writeError(w, r, s.logger, auth.Errorf(auth.KindNotFound, "Not found."))
+				s.fail(w, r, rt.face, auth.Errorf(auth.KindNotFound, "Not found."))
 				return
 			}
 			s.mux.ServeHTTP(w, r)
@@ -155,42 +163,42 @@ func (s *server) guard(pattern string) http.Handler {
 			if !bearer || token == "" {
 				// Bearer only: a token in a cookie is sent by the browser on
 				// its own, so the admin API would be one forged request away.
-				s.fail(w, r, auth.Errorf(auth.KindUnauthenticated, "The admin API needs an admin API token in the Authorization: Bearer header; a cookie is not accepted."))
+				s.fail(w, r, rt.face, auth.Errorf(auth.KindUnauthenticated, "The admin API needs an admin API token in the Authorization: Bearer header; a cookie is not accepted."))
 				return
 			}
 			t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
 			if err != nil {
-				s.fail(w, r, err)
+				s.fail(w, r, rt.face, err)
 				return
 			}
 			if !t.Admin {
-				s.fail(w, r, auth.Errorf(auth.KindForbidden, "This call needs an admin API token."))
+				s.fail(w, r, rt.face, auth.Errorf(auth.KindForbidden, "This call needs an admin API token."))
 				return
 			}
 			s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiTokenKey, t)))
 			return
 		}
 		if auth.IsAPIToken(token) {
-			s.fail(w, r, auth.Errorf(auth.KindUnauthenticated, "API tokens cannot act as a user session; sign in."))
+			s.fail(w, r, rt.face, auth.Errorf(auth.KindUnauthenticated, "API tokens cannot act as a user session; sign in."))
 			return
 		}
 		p, err := s.svc.Authenticate(r.Context(), token)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, rt.face, err)
 			return
 		}
 		gate, err := s.svc.GateFor(r.Context(), p)
 		if err != nil {
-			s.fail(w, r, err) // fail closed
+			s.fail(w, r, rt.face, err) // fail closed
 			return
 		}
 		allowed := a == accessSession || gate == auth.GateFull ||
 			(a == accessEnrollment && gate == auth.GateEnrollment)
 		if !allowed {
 			if gate == auth.GateEnrollment {
-				s.fail(w, r, auth.Errorf(auth.KindEnrollmentRequired, "Your role requires a second factor: add an authenticator app or a phone first."))
+				s.fail(w, r, rt.face, auth.Errorf(auth.KindEnrollmentRequired, "Your role requires a second factor: add an authenticator app or a phone first."))
 			} else {
-				s.fail(w, r, auth.Errorf(auth.KindMFARequired, "Complete the second-factor challenge first."))
+				s.fail(w, r, rt.face, auth.Errorf(auth.KindMFARequired, "Complete the second-factor challenge first."))
 			}
 			return
 		}
@@ -217,13 +225,4 @@ func (s *server) isMonitoringPeer(r *http.Request) bool {
 	// A zoned address (fe80::1%eth0) is in no prefix; compare without it.
 	a := ap.Addr().Unmap().WithZone("")
 	return a.IsLoopback() || isTrusted(a, s.opts.MetricsFrom)
-}
-
-// fail renders an error as JSON for the API and as a page elsewhere.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if strings.HasPrefix(r.URL.Path, "/api/") || r.Method != http.MethodGet {
-		writeError(w, r, s.logger, err)
-		return
-	}
-	s.pages.renderError(w, r, s.logger, err)
 }

@@ -3,10 +3,8 @@ package web
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -80,26 +78,6 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data page
 	_, _ = w.Write(buf.Bytes())
 }
 
-// renderError shows err as a page, with the status the API would give.
-func (p *pages) renderError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	e, ok := errors.AsType[*auth.Error](err)
-	if !ok {
-		e = auth.Internal(err)
-	}
-	if e.Kind == auth.KindInternal {
-		logger.ErrorContext(r.Context(), "internal error", "err", err)
-	}
-	m := errorStatus[e.Kind]
-	title := http.StatusText(m.status)
-	switch e.Kind {
-	case auth.KindMFARequired, auth.KindEnrollmentRequired:
-		title = "Finish signing in"
-	case auth.KindUnauthenticated:
-		title = "Please sign in"
-	}
-	p.render(w, m.status, "error", pageData{Title: title, Message: e.Message})
-}
-
 func (p *pages) static() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	return http.StripPrefix("/static/", http.FileServerFS(sub))
@@ -113,82 +91,80 @@ type OutboxMessage struct {
 	At      time.Time
 }
 
-func (s *server) pageLogin() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.pages.render(w, http.StatusOK, "login", pageData{Title: "Sign in"})
-	})
+func (s *server) pageLogin() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return s.showLogin("")(w, r, http.StatusOK, "")
+	}
+}
+
+// showLogin shows the sign-in form with email filled in and an error.
+func (s *server) showLogin(email string) func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+	return func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+		s.pages.render(w, status, "login", pageData{Title: "Sign in", Email: email, Error: msg})
+		return nil
+	}
 }
 
 // pageLoginSubmit signs in through the same service call as the API.
-func (s *server) pageLoginSubmit() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) pageLoginSubmit() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := r.ParseForm(); err != nil {
-			s.pages.render(w, http.StatusBadRequest, "login", pageData{Title: "Sign in", Error: "The form could not be read."})
-			return
+			return retryForm(errUnreadableForm, s.showLogin(""))
 		}
 		email := r.PostForm.Get("email")
 		prev, _ := s.credentials(r)
 		res, err := s.svc.Login(r.Context(), email, r.PostForm.Get("password"), s.clientOf(r), prev)
 		if err != nil {
-			e, ok := errors.AsType[*auth.Error](err)
-			if !ok || e.Kind == auth.KindInternal {
-				s.pages.renderError(w, r, s.logger, err)
-				return
-			}
-			writeRetryAfter(w, e)
-			s.pages.render(w, errorStatus[e.Kind].status, "login", pageData{Title: "Sign in", Email: email, Error: e.Message})
-			return
+			return retryForm(err, s.showLogin(email))
 		}
 		s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)
 		if res.Session.AAL >= auth.AAL2 {
 			http.Redirect(w, r, "/account", http.StatusSeeOther)
-			return
+			return nil
 		}
 		http.Redirect(w, r, "/login/mfa", http.StatusSeeOther)
-	})
+		return nil
+	}
 }
 
-func (s *server) pageMFA() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderMFA(w, r, http.StatusOK, "")
-	})
+func (s *server) pageMFA() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return s.showMFA(w, r, http.StatusOK, "", "", "")
+	}
 }
 
 // pageMFASendSMS sends a sign-in code by SMS and shows the challenge again.
-func (s *server) pageMFASendSMS() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) pageMFASendSMS() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		sent, err := s.svc.SendLoginSMS(r.Context(), principalFrom(r.Context()), s.clientOf(r))
 		if err != nil {
-			e, ok := errors.AsType[*auth.Error](err)
-			if !ok || e.Kind == auth.KindInternal {
-				s.pages.renderError(w, r, s.logger, err)
-				return
-			}
-			writeRetryAfter(w, e)
-			s.renderMFA(w, r, errorStatus[e.Kind].status, e.Message)
-			return
+			return retryForm(err, s.retryMFA(""))
 		}
-		s.renderMFAWith(w, r, http.StatusOK, "", "We sent a code to "+sent.Phone+".", auth.MethodSMS)
-	})
+		return s.showMFA(w, r, http.StatusOK, "", "We sent a code to "+sent.Phone+".", auth.MethodSMS)
+	}
 }
 
-func (s *server) renderMFA(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.renderMFAWith(w, r, status, msg, "", "")
+// retryMFA shows the challenge again after a failed attempt with method
+// ("" for the one auth pre-selects).
+func (s *server) retryMFA(method string) func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+	return func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+		return s.showMFA(w, r, status, msg, "", method)
+	}
 }
 
-// renderMFAWith shows the challenge page with an error or a notice, and
-// the method to pre-select ("" for the one used last).
-func (s *server) renderMFAWith(w http.ResponseWriter, r *http.Request, status int, msg, notice, method string) {
+// showMFA shows the challenge page with an error or a notice, and the
+// method to pre-select ("" for the one auth picks). A session that passed
+// the challenge goes on to its account.
+func (s *server) showMFA(w http.ResponseWriter, r *http.Request, status int, msg, notice, method string) error {
 	p := principalFrom(r.Context())
 	if p.Session.AAL >= auth.AAL2 {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
-		return
+		return nil
 	}
 	ch, err := s.svc.Challenge(r.Context(), p)
 	if err != nil {
-		s.pages.renderError(w, r, s.logger, err)
-		return
+		return err
 	}
 	// The method just tried stays selected; else the one auth picks.
 	selected := method
@@ -199,25 +175,19 @@ func (s *server) renderMFAWith(w http.ResponseWriter, r *http.Request, status in
 		Title: "Verify it's you", SignedIn: true, Error: msg, Message: notice, Methods: ch.Methods,
 		Preferred: selected, EnrollmentRequired: ch.EnrollmentRequired,
 	})
+	return nil
 }
 
-func (s *server) pageMFASubmit() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) pageMFASubmit() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := r.ParseForm(); err != nil {
-			s.renderMFA(w, r, http.StatusBadRequest, "The form could not be read.")
-			return
+			return retryForm(errUnreadableForm, s.retryMFA(""))
 		}
-		res, err := s.svc.VerifyLogin(r.Context(), principalFrom(r.Context()), r.PostForm.Get("method"), r.PostForm.Get("code"), s.clientOf(r))
+		method := r.PostForm.Get("method")
+		res, err := s.svc.VerifyLogin(r.Context(), principalFrom(r.Context()), method, r.PostForm.Get("code"), s.clientOf(r))
 		if err != nil {
-			e, ok := errors.AsType[*auth.Error](err)
-			if !ok || e.Kind == auth.KindInternal || e.Kind == auth.KindUnauthenticated {
-				s.pages.renderError(w, r, s.logger, err)
-				return
-			}
-			writeRetryAfter(w, e)
-			s.renderMFAWith(w, r, errorStatus[e.Kind].status, e.Message, "", r.PostForm.Get("method"))
-			return
+			return retryForm(err, s.retryMFA(method))
 		}
 		s.setSessionCookie(w, res.Token, s.svc.Config().SessionAbsolute)
 		if res.NewRecoveryCode != "" {
@@ -227,50 +197,46 @@ func (s *server) pageMFASubmit() http.Handler {
 			s.pages.render(w, http.StatusOK, "account", pageData{
 				Title: "Password & Security", SignedIn: true, Email: p.User.Email, NewRecoveryCode: res.NewRecoveryCode,
 			})
-			return
+			return nil
 		}
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
-	})
+		return nil
+	}
 }
 
-func (s *server) pageAccount() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) pageAccount() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		p := principalFrom(r.Context())
 		sec, err := s.svc.SecurityOverview(r.Context(), p)
 		if err != nil {
-			s.pages.renderError(w, r, s.logger, err)
-			return
+			return err
 		}
 		s.pages.render(w, http.StatusOK, "account", pageData{
 			Title: "Password & Security", SignedIn: true, Email: p.User.Email,
 			TOTP: sec.TOTPEnabled, Recovery: sec.RecoveryCode,
 		})
-	})
+		return nil
+	}
 }
 
-func (s *server) pageLogout() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) pageLogout() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.svc.Logout(r.Context(), principalFrom(r.Context())); err != nil {
-			s.pages.renderError(w, r, s.logger, err)
-			return
+			return err
 		}
 		s.clearSessionCookie(w)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-	})
+		return nil
+	}
 }
 
-func (s *server) pageOutbox() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) pageOutbox() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var msgs []OutboxMessage
 		if s.opts.Outbox != nil {
 			msgs = s.opts.Outbox()
 		}
 		s.pages.render(w, http.StatusOK, "outbox", pageData{Title: "SMS outbox", Messages: msgs})
-	})
-}
-
-func writeRetryAfter(w http.ResponseWriter, e *auth.Error) {
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterSeconds(e.RetryAfter))
+		return nil
 	}
 }

@@ -210,3 +210,40 @@ func TestDevPages(t *testing.T) {
 	h := newHarness(t, sqliteDSN(t), withDev())
 	checkGolden(t, "Outbox", pageGolden(h.page(t, pageRequest{method: "GET", path: "/dev/outbox"}, "latchkey_session")))
 }
+
+// TestPageFormsWithoutSession: a form posted after the session ended gets
+// the page GET /login/mfa gives in that case, which sends the person to
+// sign in, not a JSON error: a page route's failures are pages, also when
+// the guard refuses.
+func TestPageFormsWithoutSession(t *testing.T) {
+	h := newHarness(t, sqliteDSN(t))
+	const cookie = "__Host-latchkey_session"
+	h.totpUser(t, "gone@example.com")
+	ended := h.loginAAL1(t, "gone@example.com")
+	h.do(req{method: "POST", path: "/api/v1/logout", token: ended}).want(t, 204)
+	want := h.page(t, pageRequest{method: "GET", path: "/login/mfa"}, cookie)
+	if want.status != http.StatusUnauthorized || !strings.Contains(string(want.body), `<a href="/login">`) {
+		t.Fatalf("GET /login/mfa without a session: got %d %s, want 401 and a link to /login", want.status, want.body)
+	}
+	forms := []struct{ name, path string }{
+		{"MFASubmit", "/login/mfa"},
+		{"MFASendSMS", "/login/mfa/sms"},
+		{"Logout", "/logout"},
+	}
+	for _, f := range forms {
+		for name, tok := range map[string]string{"NoCookie": "", "EndedSession": ended} {
+			t.Run(f.name+"/"+name, func(t *testing.T) {
+				got := h.page(t, pageRequest{method: "POST", path: f.path, cookie: tok, form: url.Values{"method": {"totp"}, "code": {"123456"}}}, cookie)
+				if ct := got.header.Get("Content-Type"); got.status != want.status || ct != "text/html; charset=utf-8" {
+					t.Errorf("got %d %s, want %d text/html; body %.200s", got.status, ct, want.status, got.body)
+				}
+				if bytes.HasPrefix(bytes.TrimSpace(got.body), []byte("{")) {
+					t.Errorf("got a JSON body %s, want a page", got.body)
+				}
+				if !bytes.Equal(got.body, want.body) {
+					t.Errorf("got page\n%s\nwant the page of GET /login/mfa\n%s", got.body, want.body)
+				}
+			})
+		}
+	}
+}
