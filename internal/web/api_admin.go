@@ -64,7 +64,7 @@ func (s *server) handleAdminResetMFA() handlerFunc {
 		if err != nil || id <= 0 {
 			return auth.Errorf(auth.KindInvalid, "id must be a positive integer")
 		}
-		t, _ := r.Context().Value(apiTokenKey).(*auth.APIToken)
+		t := stateFrom(r.Context()).apiToken
 		by := "an admin"
 		if t != nil {
 			by = "admin token " + strconv.Quote(t.Name)

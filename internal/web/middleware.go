@@ -30,24 +30,33 @@ func (a access) String() string {
 	return [...]string{"full", "public", "session", "enrollment", "admin", "monitoring"}[a]
 }
 
-type ctxKey int
+// requestState is what the layers of one request share through its
+// context: serveHTTP creates it, the route's guard fills in the rest.
+type requestState struct {
+	id        string          // the request id: X-Request-Id and the log lines
+	route     string          // the matched pattern ("" if no route matched)
+	face      face            // the matched route's face
+	principal *auth.Principal // the session, on routes that need one
+	apiToken  *auth.APIToken  // the admin API token, on admin routes
+}
 
-const (
-	principalKey ctxKey = iota
-	apiTokenKey
-	requestIDKey
-)
+type ctxKey struct{}
+
+// stateFrom returns the request's state; a request that did not come through
+// serveHTTP gets an empty one.
+func stateFrom(ctx context.Context) *requestState {
+	if st, ok := ctx.Value(ctxKey{}).(*requestState); ok {
+		return st
+	}
+	return &requestState{}
+}
 
 // requestIDFrom returns the id the request's log line and X-Request-Id carry.
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
+func requestIDFrom(ctx context.Context) string { return stateFrom(ctx).id }
 
-func principalFrom(ctx context.Context) *auth.Principal {
-	p, _ := ctx.Value(principalKey).(*auth.Principal)
-	return p
-}
+// principalFrom returns the session the guard admitted (nil on routes that
+// need none).
+func principalFrom(ctx context.Context) *auth.Principal { return stateFrom(ctx).principal }
 
 // statusRecorder remembers the status for logs and metrics.
 type statusRecorder struct {
@@ -71,24 +80,26 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// serveHTTP is the outermost handler: headers, logging, metrics, CSRF and
-// the session guard wrap every route, in that order.
+// serveHTTP is the outermost handler: the request id, the security headers,
+// the log line, the metrics and panic capture wrap every request. The mux
+// then routes it, once, to the route's guard (see handle), which records
+// the route it matched; a request no route matched is logged as
+// "unmatched" and gets the mux's 404 or 405.
 func (s *server) serveHTTP() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		_, pattern := s.mux.Handler(r)
-		reqID := newRequestID()
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, reqID))
-		s.securityHeaders(rec.Header(), reqID)
+		st := &requestState{id: newRequestID()}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		s.securityHeaders(rec.Header(), st.id)
 		defer func() {
 			if v := recover(); v != nil {
-				s.logger.ErrorContext(r.Context(), "panic", "request_id", reqID, "panic", fmt.Sprint(v))
+				s.logger.ErrorContext(r.Context(), "panic", "request_id", st.id, "panic", fmt.Sprint(v))
 				if rec.status == 0 {
-					s.fail(rec, r, faceAPI, auth.Internal(fmt.Errorf("panic: %v", v)))
+					s.fail(rec, r, st.face, auth.Internal(fmt.Errorf("panic: %v", v)))
 				}
 			}
-			label := pattern
+			label := st.route
 			if label == "" {
 				label = "unmatched"
 			}
@@ -99,11 +110,11 @@ func (s *server) serveHTTP() http.Handler {
 			// LogAttrs with typed attributes: the line of every request is
 			// built without boxing its values.
 			s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("request_id", reqID), slog.String("method", r.Method), slog.String("route", label),
+				slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("route", label),
 				slog.String("path", r.URL.Path), slog.Int("status", rec.status),
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("ip", s.clientOf(r).IP))
 		}()
-		s.guard(pattern).ServeHTTP(rec, r)
+		s.mux.ServeHTTP(rec, r)
 	})
 }
 
@@ -127,83 +138,84 @@ func (s *server) securityHeaders(h http.Header, reqID string) {
 	}
 }
 
-// guard enforces, for the matched route, cross-origin protection and who
-// may call it. Deny by default: only routes registered as public, session
-// or enrollment are open to less than a full session.
-func (s *server) guard(pattern string) http.Handler {
-	rt := s.registered[pattern]
-	if pattern == "" {
-		rt.access = accessPublic // unmatched: the mux answers 404 or 405
-	}
-	a := rt.access
+// guard wraps the handler of one route, once, at registration. It records
+// the route for the log line, lets through only the callers its access
+// level allows, and renders every failure, its own refusals and the
+// handler's errors, in the route's face.
+func (s *server) guard(pattern string, rt route, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, bearer := s.credentials(r)
-		// Bearer requests carry their credential explicitly, so a browser
-		// cannot be tricked into sending it; only the others need the check.
-		if !bearer {
-			if err := s.cop.Check(r); err != nil {
-				s.fail(w, r, rt.face, &statusError{http.StatusForbidden, "forbidden", "Cross-origin request refused."})
-				return
-			}
+		st := stateFrom(r.Context())
+		st.route, st.face = pattern, rt.face
+		err := s.admit(r, st, rt.access)
+		if err == nil {
+			err = h(w, r)
 		}
-		switch a {
-		case accessPublic:
-			s.mux.ServeHTTP(w, r)
-			return
-		case accessMonitoring:
-			if !s.isMonitoringPeer(r) {
-				// 404, as if the route did not exist: nothing tells a
-				// stranger that metrics are served here.
-				s.fail(w, r, rt.face, auth.Errorf(auth.KindNotFound, "Not found."))
-				return
-			}
-			s.mux.ServeHTTP(w, r)
-			return
-		case accessAdmin:
-			if !bearer || token == "" {
-				// Bearer only: a token in a cookie is sent by the browser on
-				// its own, so the admin API would be one forged request away.
-				s.fail(w, r, rt.face, auth.Errorf(auth.KindUnauthenticated, "The admin API needs an admin API token in the Authorization: Bearer header; a cookie is not accepted."))
-				return
-			}
-			t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
-			if err != nil {
-				s.fail(w, r, rt.face, err)
-				return
-			}
-			if !t.Admin {
-				s.fail(w, r, rt.face, auth.Errorf(auth.KindForbidden, "This call needs an admin API token."))
-				return
-			}
-			s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiTokenKey, t)))
-			return
-		}
-		if auth.IsAPIToken(token) {
-			s.fail(w, r, rt.face, auth.Errorf(auth.KindUnauthenticated, "API tokens cannot act as a user session; sign in."))
-			return
-		}
-		p, err := s.svc.Authenticate(r.Context(), token)
 		if err != nil {
 			s.fail(w, r, rt.face, err)
-			return
 		}
-		gate, err := s.svc.GateFor(r.Context(), p)
-		if err != nil {
-			s.fail(w, r, rt.face, err) // fail closed
-			return
-		}
-		allowed := a == accessSession || gate == auth.GateFull ||
-			(a == accessEnrollment && gate == auth.GateEnrollment)
-		if !allowed {
-			if gate == auth.GateEnrollment {
-				s.fail(w, r, rt.face, auth.Errorf(auth.KindEnrollmentRequired, "Your role requires a second factor: add an authenticator app or a phone first."))
-			} else {
-				s.fail(w, r, rt.face, auth.Errorf(auth.KindMFARequired, "Complete the second-factor challenge first."))
-			}
-			return
-		}
-		s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
+}
+
+// admit enforces cross-origin protection and who may call a route with
+// access a, and leaves the caller it admitted (session or API token) in st.
+// Deny by default: only routes registered as public, session or enrollment
+// are open to less than a full session.
+func (s *server) admit(r *http.Request, st *requestState, a access) error {
+	token, bearer := s.credentials(r)
+	// Bearer requests carry their credential explicitly, so a browser
+	// cannot be tricked into sending it; only the others need the check.
+	if !bearer {
+		if err := s.cop.Check(r); err != nil {
+			return &statusError{http.StatusForbidden, "forbidden", "Cross-origin request refused."}
+		}
+	}
+	switch a {
+	case accessPublic:
+		return nil
+	case accessMonitoring:
+		if !s.isMonitoringPeer(r) {
+			// 404, as if the route did not exist: nothing tells a
+			// stranger that metrics are served here.
+			return auth.Errorf(auth.KindNotFound, "Not found.")
+		}
+		return nil
+	case accessAdmin:
+		if !bearer || token == "" {
+			// Bearer only: a token in a cookie is sent by the browser on
+			// its own, so the admin API would be one forged request away.
+			return auth.Errorf(auth.KindUnauthenticated, "The admin API needs an admin API token in the Authorization: Bearer header; a cookie is not accepted.")
+		}
+		t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		if !t.Admin {
+			return auth.Errorf(auth.KindForbidden, "This call needs an admin API token.")
+		}
+		st.apiToken = t
+		return nil
+	}
+	if auth.IsAPIToken(token) {
+		return auth.Errorf(auth.KindUnauthenticated, "API tokens cannot act as a user session; sign in.")
+	}
+	p, err := s.svc.Authenticate(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	gate, err := s.svc.GateFor(r.Context(), p)
+	if err != nil {
+		return err // fail closed
+	}
+	allowed := a == accessSession || gate == auth.GateFull ||
+		(a == accessEnrollment && gate == auth.GateEnrollment)
+	if !allowed {
+		if gate == auth.GateEnrollment {
+			return auth.Errorf(auth.KindEnrollmentRequired, "Your role requires a second factor: add an authenticator app or a phone first.")
+		}
+		return auth.Errorf(auth.KindMFARequired, "Complete the second-factor challenge first.")
+	}
+	st.principal = p
+	return nil
 }
 
 // isMonitoringPeer reports whether r may read the monitoring routes: its TCP

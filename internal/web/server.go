@@ -108,15 +108,11 @@ func (s *server) page(pattern string, a access, h handlerFunc) {
 	s.handle(pattern, route{a, facePage}, h)
 }
 
-// handle registers a route. Routes are denied by default: a route
-// registered without a level needs a full (aal2) session.
+// handle registers a route behind its guard. Routes are denied by default:
+// a route registered without a level needs a full (aal2) session.
 func (s *server) handle(pattern string, rt route, h handlerFunc) {
 	s.registered[pattern] = rt
-	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			s.fail(w, r, rt.face, err)
-		}
-	}))
+	s.mux.Handle(pattern, s.guard(pattern, rt, h))
 }
 
 // cookieName is the session cookie. The __Host- prefix pins it to this exact
