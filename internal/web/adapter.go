@@ -140,5 +140,5 @@ func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 			title = "Please sign in"
 		}
 	}
-	s.pages.render(w, status, "error", pageData{Title: title, Message: msg})
+	s.pages.render(w, status, errorPage{layout: layout{Title: title}, Message: msg})
 }

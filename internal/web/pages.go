@@ -46,28 +46,65 @@ func newPages(dev bool) (*pages, error) {
 	return p, nil
 }
 
-// pageData is what every page template can use.
-type pageData struct {
+// Each template has one data type, with only what it shows; each embeds
+// layout, what templates/layout.html reads.
+type layout struct {
 	Title    string
-	SignedIn bool
-	Error    string
-	Message  string
-	// Page-specific fields.
-	Email              string
-	Methods            []string
-	Preferred          string
-	EnrollmentRequired bool
-	TOTP               bool
-	Recovery           bool
-	NewRecoveryCode    string
-	Messages           []OutboxMessage
+	SignedIn bool // the header offers "Sign out"
 }
+
+// view is the data of one template; template names it.
+type view interface{ template() string }
+
+// loginPage is templates/login.html: the sign-in form.
+type loginPage struct {
+	layout
+	Email string // as typed, kept after a failed attempt
+	Error string
+}
+
+// mfaPage is templates/mfa.html: the second-factor challenge.
+type mfaPage struct {
+	layout
+	Error              string
+	Notice             string
+	Methods            []string
+	Selected           string // the method pre-selected
+	EnrollmentRequired bool   // no method yet, and the role requires one
+}
+
+// accountPage is templates/account.html: the account's security.
+type accountPage struct {
+	layout
+	Email           string
+	TOTP            bool
+	Recovery        bool
+	NewRecoveryCode string // shown once, after a sign-in by recovery code
+}
+
+// errorPage is templates/error.html.
+type errorPage struct {
+	layout
+	Message string
+}
+
+// outboxPage is templates/outbox.html (--dev only).
+type outboxPage struct {
+	layout
+	Messages []OutboxMessage
+}
+
+func (loginPage) template() string   { return "login" }
+func (mfaPage) template() string     { return "mfa" }
+func (accountPage) template() string { return "account" }
+func (errorPage) template() string   { return "error" }
+func (outboxPage) template() string  { return "outbox" }
 
 // render executes a page into a buffer first, so a template error never
 // leaves half a page on the wire.
-func (p *pages) render(w http.ResponseWriter, status int, name string, data pageData) {
+func (p *pages) render(w http.ResponseWriter, status int, v view) {
 	var buf bytes.Buffer
-	if err := p.tmpl[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := p.tmpl[v.template()].ExecuteTemplate(&buf, "layout", v); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -100,7 +137,7 @@ func (s *server) pageLogin() handlerFunc {
 // showLogin shows the sign-in form with email filled in and an error.
 func (s *server) showLogin(email string) func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
 	return func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
-		s.pages.render(w, status, "login", pageData{Title: "Sign in", Email: email, Error: msg})
+		s.pages.render(w, status, loginPage{layout: layout{Title: "Sign in"}, Email: email, Error: msg})
 		return nil
 	}
 }
@@ -171,9 +208,9 @@ func (s *server) showMFA(w http.ResponseWriter, r *http.Request, status int, msg
 	if selected == "" {
 		selected = ch.Selected
 	}
-	s.pages.render(w, status, "mfa", pageData{
-		Title: "Verify it's you", SignedIn: true, Error: msg, Message: notice, Methods: ch.Methods,
-		Preferred: selected, EnrollmentRequired: ch.EnrollmentRequired,
+	s.pages.render(w, status, mfaPage{
+		layout: layout{Title: "Verify it's you", SignedIn: true}, Error: msg, Notice: notice, Methods: ch.Methods,
+		Selected: selected, EnrollmentRequired: ch.EnrollmentRequired,
 	})
 	return nil
 }
@@ -194,8 +231,8 @@ func (s *server) pageMFASubmit() handlerFunc {
 			// Shown once, right here: the recovery code is never stored in
 			// the clear, so it cannot be shown again after a redirect.
 			p := principalFrom(r.Context())
-			s.pages.render(w, http.StatusOK, "account", pageData{
-				Title: "Password & Security", SignedIn: true, Email: p.User.Email, NewRecoveryCode: res.NewRecoveryCode,
+			s.pages.render(w, http.StatusOK, accountPage{
+				layout: layout{Title: "Password & Security", SignedIn: true}, Email: p.User.Email, NewRecoveryCode: res.NewRecoveryCode,
 			})
 			return nil
 		}
@@ -211,8 +248,8 @@ func (s *server) pageAccount() handlerFunc {
 		if err != nil {
 			return err
 		}
-		s.pages.render(w, http.StatusOK, "account", pageData{
-			Title: "Password & Security", SignedIn: true, Email: p.User.Email,
+		s.pages.render(w, http.StatusOK, accountPage{
+			layout: layout{Title: "Password & Security", SignedIn: true}, Email: p.User.Email,
 			TOTP: sec.TOTPEnabled, Recovery: sec.RecoveryCode,
 		})
 		return nil
@@ -236,7 +273,7 @@ func (s *server) pageOutbox() handlerFunc {
 		if s.opts.Outbox != nil {
 			msgs = s.opts.Outbox()
 		}
-		s.pages.render(w, http.StatusOK, "outbox", pageData{Title: "SMS outbox", Messages: msgs})
+		s.pages.render(w, http.StatusOK, outboxPage{layout: layout{Title: "SMS outbox"}, Messages: msgs})
 		return nil
 	}
 }

@@ -12,8 +12,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -209,6 +211,11 @@ func TestPages(t *testing.T) {
 func TestDevPages(t *testing.T) {
 	h := newHarness(t, sqliteDSN(t), withDev())
 	checkGolden(t, "Outbox", pageGolden(h.page(t, pageRequest{method: "GET", path: "/dev/outbox"}, "latchkey_session")))
+
+	msgs := []web.OutboxMessage{{To: "+12025550123", Body: "Your Latchkey code is 123456.\n\n@login.example.test #123456", Purpose: "login",
+		At: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)}}
+	h = newHarness(t, sqliteDSN(t), withDev(), func(s *harnessSetup) { s.web.Outbox = func() []web.OutboxMessage { return msgs } })
+	checkGolden(t, "OutboxWithMessages", pageGolden(h.page(t, pageRequest{method: "GET", path: "/dev/outbox"}, "latchkey_session")))
 }
 
 // TestPageFormsWithoutSession: a form posted after the session ended gets
