@@ -1,10 +1,8 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -73,62 +71,6 @@ func (s *server) handleAdminResetMFA() handlerFunc {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
-}
-
-func (s *server) handleBytes(contentType string, body []byte) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Content-Type", contentType)
-		_, _ = w.Write(body)
-		return nil
-	}
-}
-
-func (s *server) handleHealthz() handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-		return nil
-	}
-}
-
-func (s *server) handleReadyz() handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if s.opts.Ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			if err := s.opts.Ready(ctx); err != nil {
-				s.logger.WarnContext(r.Context(), "not ready", "err", err)
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = w.Write([]byte("database unavailable\n"))
-				return nil
-			}
-		}
-		_, _ = w.Write([]byte("ok\n"))
-		return nil
-	}
-}
-
-func (s *server) handleOutbox() handlerFunc {
-	type message struct {
-		To      string    `json:"to"`
-		Body    string    `json:"body"`
-		Purpose string    `json:"purpose"`
-		At      time.Time `json:"at"`
-	}
-	type response struct {
-		Messages []message `json:"messages"`
-	}
-	return func(w http.ResponseWriter, r *http.Request) error {
-		out := response{Messages: []message{}}
-		if s.opts.Outbox != nil {
-			for _, m := range s.opts.Outbox() {
-				out.Messages = append(out.Messages, message{To: m.To, Body: m.Body, Purpose: m.Purpose, At: m.At.UTC()})
-			}
-		}
-		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
 }

@@ -62,3 +62,26 @@ func (s *server) routes() {
 		s.api("GET /api/v1/dev/outbox", accessPublic, s.handleOutbox())
 	}
 }
+
+// route is what routes.go declares about a route besides its handler.
+type route struct {
+	access access // who may call it; the zero value needs a full (aal2) session
+	face   face   // how its failures are shown
+}
+
+// api registers a route of the JSON API: its failures are JSON.
+func (s *server) api(pattern string, a access, h handlerFunc) {
+	s.handle(pattern, route{a, faceAPI}, h)
+}
+
+// page registers a route a person opens in a browser: its failures are pages.
+func (s *server) page(pattern string, a access, h handlerFunc) {
+	s.handle(pattern, route{a, facePage}, h)
+}
+
+// handle registers a route behind its guard. Routes are denied by default:
+// a route registered without a level needs a full (aal2) session.
+func (s *server) handle(pattern string, rt route, h handlerFunc) {
+	s.registered[pattern] = rt
+	s.mux.Handle(pattern, s.guard(pattern, rt, h))
+}
