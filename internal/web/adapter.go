@@ -89,12 +89,16 @@ func writeErrorJSON(w http.ResponseWriter, err error) {
 	writeJSON(w, m.status, body)
 }
 
+// showForm renders a form again, with the message of a failed submission
+// and the status the API would give it; it may fail as a handler does.
+type showForm func(w http.ResponseWriter, r *http.Request, status int, msg string) error
+
 // formError is a failed form submission that the page face answers by
 // showing the form again, with the public message and the status the API
 // would give.
 type formError struct {
 	err  error
-	show func(w http.ResponseWriter, r *http.Request, status int, msg string) error
+	show showForm
 }
 
 func (e *formError) Error() string { return e.err.Error() }
@@ -104,7 +108,7 @@ func (e *formError) Unwrap() error { return e.err }
 // calling show, which renders the form again with msg, unless err is
 // internal or the session is gone, which no form can mend: those get the
 // error page.
-func retryForm(err error, show func(w http.ResponseWriter, r *http.Request, status int, msg string) error) error {
+func retryForm(err error, show showForm) error {
 	return &formError{err: err, show: show}
 }
 
@@ -125,19 +129,20 @@ func (s *server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 			err = showErr
 		}
 	}
-	status, msg := http.StatusInternalServerError, ""
-	title := http.StatusText(status)
+	var status int
+	var title, msg string
 	if se, ok := errors.AsType[*statusError](err); ok {
 		status, title, msg = se.status, http.StatusText(se.status), se.message
 	} else {
 		e := asAuthError(err)
 		status, msg = statusOf(e.Kind).status, e.Message
-		title = http.StatusText(status)
 		switch e.Kind {
 		case auth.KindMFARequired, auth.KindEnrollmentRequired:
 			title = "Finish signing in"
 		case auth.KindUnauthenticated:
 			title = "Please sign in"
+		default:
+			title = http.StatusText(status)
 		}
 	}
 	s.pages.render(w, status, errorPage{layout: layout{Title: title}, Message: msg})

@@ -13,7 +13,7 @@ func (s *server) pageLogin() handlerFunc {
 }
 
 // showLogin shows the sign-in form with email filled in and an error.
-func (s *server) showLogin(email string) func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+func (s *server) showLogin(email string) showForm {
 	return func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
 		s.pages.render(w, status, loginPage{layout: layout{Title: "Sign in"}, Email: email, Error: msg})
 		return nil
@@ -62,7 +62,7 @@ func (s *server) pageMFASendSMS() handlerFunc {
 
 // retryMFA shows the challenge again after a failed attempt with method
 // ("" for the one auth pre-selects).
-func (s *server) retryMFA(method string) func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+func (s *server) retryMFA(method string) showForm {
 	return func(w http.ResponseWriter, r *http.Request, status int, msg string) error {
 		return s.showMFA(w, r, status, msg, "", method)
 	}
