@@ -63,8 +63,13 @@ type ReauthResult struct {
 
 // Reauth records an explicit step-up in this session: a fresh verification
 // by an active method, or by password for a user with no second factor.
-// Signing in never counts as one.
+// Signing in never counts as one. An enrolment-only (aal1) session may step
+// up only by password.
 func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, password string, c Client) (*ReauthResult, error) {
+	if p.Session.AAL < AAL2 && method != MethodPassword {
+		// An enrolment-only session has no factor to step up with.
+		return nil, Errorf(KindEnrollmentRequired, "Add a second factor first.")
+	}
 	res := &ReauthResult{Method: method}
 	switch method {
 	case "":
@@ -145,12 +150,14 @@ func (s *Service) requireStepUp(ctx context.Context, p *Principal, allowed []str
 // ChallengeInfo is what the challenge page offers.
 type ChallengeInfo struct {
 	Methods            []string
-	PreferredMethod    string
+	PreferredMethod    string // the method used last, if the user still has it
+	Selected           string // the method to pre-select ("" for none)
 	EnrollmentRequired bool
 }
 
 // Challenge returns the methods the session's user can pass the challenge
-// with, the one used last first.
+// with, the one used last first, and the one to pre-select: the one used
+// last, or else the first device (never the recovery code, the last resort).
 func (s *Service) Challenge(ctx context.Context, p *Principal) (*ChallengeInfo, error) {
 	m, err := s.methods(ctx, p.User.ID)
 	if err != nil {
@@ -159,6 +166,10 @@ func (s *Service) Challenge(ctx context.Context, p *Principal) (*ChallengeInfo, 
 	info := &ChallengeInfo{Methods: m.List(), EnrollmentRequired: !m.Any() && s.roleRequiresMFA(p.User.Role)}
 	if slices.Contains(info.Methods, p.User.PreferredMethod) {
 		info.PreferredMethod = p.User.PreferredMethod
+	}
+	info.Selected = info.PreferredMethod
+	if info.Selected == "" && len(info.Methods) > 0 && info.Methods[0] != MethodRecoveryCode {
+		info.Selected = info.Methods[0]
 	}
 	return info, nil
 }

@@ -13,20 +13,19 @@ type smsSentResponse struct {
 }
 
 // handleSendSMS serves the calls that send a code: send is the service call.
-func (s *server) handleSendSMS(send func(*server, *http.Request) (*auth.SMSSent, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleSendSMS(send func(*server, *http.Request) (*auth.SMSSent, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req struct{}
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		sent, err := send(s, r)
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusAccepted, smsSentResponse{Phone: sent.Phone, ExpiresIn: int(sent.ExpiresIn.Seconds())})
-	})
+		return nil
+	}
 }
 
 func sendLoginSMS(s *server, r *http.Request) (*auth.SMSSent, error) {
@@ -37,35 +36,33 @@ func sendReauthSMS(s *server, r *http.Request) (*auth.SMSSent, error) {
 	return s.svc.SendReauthSMS(r.Context(), principalFrom(r.Context()), s.clientOf(r))
 }
 
-func (s *server) handleStartPhone() http.Handler {
+func (s *server) handleStartPhone() handlerFunc {
 	type request struct {
 		Phone string `json:"phone"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var req request
 		if err := decode(w, r, &req); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		if req.Phone == "" {
-			writeError(w, r, s.logger, auth.Errorf(auth.KindInvalid, "phone is required"))
-			return
+			return auth.Errorf(auth.KindInvalid, "phone is required")
 		}
 		sent, err := s.svc.StartPhone(r.Context(), principalFrom(r.Context()), req.Phone, s.clientOf(r))
 		if err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusAccepted, smsSentResponse{Phone: sent.Phone, ExpiresIn: int(sent.ExpiresIn.Seconds())})
-	})
+		return nil
+	}
 }
 
-func (s *server) handleRemovePhone() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleRemovePhone() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.svc.RemovePhone(r.Context(), principalFrom(r.Context()), s.clientOf(r)); err != nil {
-			writeError(w, r, s.logger, err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
+		return nil
+	}
 }

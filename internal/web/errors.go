@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,11 +10,9 @@ import (
 )
 
 // errorStatus maps every error kind to its HTTP status and API code. This is
-// the only place that decides what a failure looks like to a client.
-var errorStatus = map[auth.Kind]struct {
-	status int
-	code   string
-}{
+// the only place that decides what a failure looks like to a client; both
+// faces (adapter.go) answer with these statuses.
+var errorStatus = map[auth.Kind]errorMapping{
 	auth.KindInternal:           {http.StatusInternalServerError, "internal"},
 	auth.KindInvalid:            {http.StatusBadRequest, "invalid_request"},
 	auth.KindUnauthenticated:    {http.StatusUnauthorized, "unauthenticated"},
@@ -32,6 +28,21 @@ var errorStatus = map[auth.Kind]struct {
 	auth.KindLocked:             {http.StatusTooManyRequests, "locked"},
 	auth.KindSMSUnavailable:     {http.StatusBadGateway, "sms_unavailable"},
 	auth.KindUnavailable:        {http.StatusServiceUnavailable, "unavailable"},
+}
+
+// errorMapping is what a kind looks like on the wire.
+type errorMapping struct {
+	status int
+	code   string
+}
+
+// statusOf returns the status and code of a kind; a kind missing from the
+// table is internal.
+func statusOf(k auth.Kind) errorMapping {
+	if m, ok := errorStatus[k]; ok {
+		return m
+	}
+	return errorStatus[auth.KindInternal]
 }
 
 // retryAfterSeconds renders a wait as whole seconds, rounded up, at least 1.
@@ -58,32 +69,3 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string { return e.message }
-
-// writeError renders err in the documented shape. Internal errors are logged
-// with their cause; the client only ever sees the public message.
-func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	if se, ok := errors.AsType[*statusError](err); ok {
-		writeJSON(w, se.status, errorBody{Error: errorDetail{Code: se.code, Message: se.message}})
-		return
-	}
-	e, ok := errors.AsType[*auth.Error](err)
-	if !ok {
-		e = auth.Internal(err)
-	}
-	m, ok := errorStatus[e.Kind]
-	if !ok {
-		m = errorStatus[auth.KindInternal]
-	}
-	switch {
-	case e.Kind == auth.KindInternal:
-		logger.ErrorContext(r.Context(), "internal error", "err", err)
-	case e.Err != nil:
-		logger.WarnContext(r.Context(), "request failed", "code", m.code, "err", e.Err)
-	}
-	writeRetryAfter(w, e)
-	body := errorBody{Error: errorDetail{Code: m.code, Message: e.Message}}
-	if e.Kind == auth.KindReauthRequired {
-		body.Error.Methods = e.Methods
-	}
-	writeJSON(w, m.status, body)
-}

@@ -7,41 +7,38 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
 
-// access says who may call a route. The zero value is the strictest
-// session level, so a route registered carelessly is still closed to aal1.
-type access int
-
-const (
-	accessFull       access = iota // a full (aal2) session
-	accessPublic                   // anyone
-	accessSession                  // any session, also aal1: the sign-in calls
-	accessEnrollment               // aal1 while the role requires enrolment, and full sessions
-	accessAdmin                    // an admin API token
-	accessMonitoring               // loopback peers and Options.MetricsFrom, by the TCP peer address
-)
-
-func (a access) String() string {
-	return [...]string{"full", "public", "session", "enrollment", "admin", "monitoring"}[a]
+// requestState is what the layers of one request share through its
+// context: serveHTTP creates it, the route's guard fills in the rest.
+type requestState struct {
+	id        string          // the request id: X-Request-Id and the log lines
+	route     string          // the matched pattern ("" if no route matched)
+	face      face            // the matched route's face
+	principal *auth.Principal // the session, on routes that need one
+	apiToken  *auth.APIToken  // the admin API token, on admin routes
 }
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	principalKey ctxKey = iota
-	apiTokenKey
-)
-
-func principalFrom(ctx context.Context) *auth.Principal {
-	p, _ := ctx.Value(principalKey).(*auth.Principal)
-	return p
+// stateFrom returns the request's state; a request that did not come through
+// serveHTTP gets an empty one.
+func stateFrom(ctx context.Context) *requestState {
+	if st, ok := ctx.Value(ctxKey{}).(*requestState); ok {
+		return st
+	}
+	return &requestState{}
 }
+
+// requestIDFrom returns the id the request's log line and X-Request-Id carry.
+func requestIDFrom(ctx context.Context) string { return stateFrom(ctx).id }
+
+// principalFrom returns the session the guard admitted (nil on routes that
+// need none).
+func principalFrom(ctx context.Context) *auth.Principal { return stateFrom(ctx).principal }
 
 // statusRecorder remembers the status for logs and metrics.
 type statusRecorder struct {
@@ -65,23 +62,26 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// serveHTTP is the outermost handler: headers, logging, metrics, CSRF and
-// the session guard wrap every route, in that order.
+// serveHTTP is the outermost handler: the request id, the security headers,
+// the log line, the metrics and panic capture wrap every request. The mux
+// then routes it, once, to the route's guard (see handle), which records
+// the route it matched; a request no route matched is logged as
+// "unmatched" and gets the mux's 404 or 405.
 func (s *server) serveHTTP() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		_, pattern := s.mux.Handler(r)
-		reqID := newRequestID()
-		s.securityHeaders(rec.Header(), reqID)
+		st := &requestState{id: newRequestID()}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		s.securityHeaders(rec.Header(), st.id)
 		defer func() {
 			if v := recover(); v != nil {
-				s.logger.ErrorContext(r.Context(), "panic", "request_id", reqID, "panic", fmt.Sprint(v))
+				s.logger.ErrorContext(r.Context(), "panic", "request_id", st.id, "panic", fmt.Sprint(v))
 				if rec.status == 0 {
-					writeError(rec, r, s.logger, auth.Internal(fmt.Errorf("panic: %v", v)))
+					s.fail(rec, r, st.face, auth.Internal(fmt.Errorf("panic: %v", v)))
 				}
 			}
-			label := pattern
+			label := st.route
 			if label == "" {
 				label = "unmatched"
 			}
@@ -92,11 +92,11 @@ func (s *server) serveHTTP() http.Handler {
 			// LogAttrs with typed attributes: the line of every request is
 			// built without boxing its values.
 			s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("request_id", reqID), slog.String("method", r.Method), slog.String("route", label),
+				slog.String("request_id", st.id), slog.String("method", r.Method), slog.String("route", label),
 				slog.String("path", r.URL.Path), slog.Int("status", rec.status),
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("ip", s.clientOf(r).IP))
 		}()
-		s.guard(pattern).ServeHTTP(rec, r)
+		s.mux.ServeHTTP(rec, r)
 	})
 }
 
@@ -118,112 +118,4 @@ func (s *server) securityHeaders(h http.Header, reqID string) {
 	if !s.opts.Dev {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
-}
-
-// guard enforces, for the matched route, cross-origin protection and who
-// may call it. Deny by default: only routes registered as public, session
-// or enrollment are open to less than a full session.
-func (s *server) guard(pattern string) http.Handler {
-	a := s.access[pattern]
-	if pattern == "" {
-		a = accessPublic // unmatched: the mux answers 404 or 405
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, bearer := s.credentials(r)
-		// Bearer requests carry their credential explicitly, so a browser
-		// cannot be tricked into sending it; only the others need the check.
-		if !bearer {
-			if err := s.cop.Check(r); err != nil {
-				writeError(w, r, s.logger, &statusError{http.StatusForbidden, "forbidden", "Cross-origin request refused."})
-				return
-			}
-		}
-		switch a {
-		case accessPublic:
-			s.mux.ServeHTTP(w, r)
-			return
-		case accessMonitoring:
-			if !s.isMonitoringPeer(r) {
-				// 404, as if the route did not exist: nothing tells a
-				// stranger that metrics are served here.
-				writeError(w, r, s.logger, auth.Errorf(auth.KindNotFound, "Not found."))
-				return
-			}
-			s.mux.ServeHTTP(w, r)
-			return
-		case accessAdmin:
-			if !bearer || token == "" {
-				// Bearer only: a token in a cookie is sent by the browser on
-				// its own, so the admin API would be one forged request away.
-				s.fail(w, r, auth.Errorf(auth.KindUnauthenticated, "The admin API needs an admin API token in the Authorization: Bearer header; a cookie is not accepted."))
-				return
-			}
-			t, err := s.svc.AuthenticateAPIToken(r.Context(), token)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			if !t.Admin {
-				s.fail(w, r, auth.Errorf(auth.KindForbidden, "This call needs an admin API token."))
-				return
-			}
-			s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiTokenKey, t)))
-			return
-		}
-		if auth.IsAPIToken(token) {
-			s.fail(w, r, auth.Errorf(auth.KindUnauthenticated, "API tokens cannot act as a user session; sign in."))
-			return
-		}
-		p, err := s.svc.Authenticate(r.Context(), token)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		gate, err := s.svc.GateFor(r.Context(), p)
-		if err != nil {
-			s.fail(w, r, err) // fail closed
-			return
-		}
-		allowed := a == accessSession || gate == auth.GateFull ||
-			(a == accessEnrollment && gate == auth.GateEnrollment)
-		if !allowed {
-			if gate == auth.GateEnrollment {
-				s.fail(w, r, auth.Errorf(auth.KindEnrollmentRequired, "Your role requires a second factor: add an authenticator app or a phone first."))
-			} else {
-				s.fail(w, r, auth.Errorf(auth.KindMFARequired, "Complete the second-factor challenge first."))
-			}
-			return
-		}
-		s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
-	})
-}
-
-// isMonitoringPeer reports whether r may read the monitoring routes: its TCP
-// peer is a loopback address or in Options.MetricsFrom, and it was not
-// forwarded. The peer address is the only one that cannot be forged;
-// X-Forwarded-For can, so it never grants access. A forwarded request is
-// refused even from an allowed peer: a reverse proxy on the same host
-// connects from loopback on behalf of anyone on the internet.
-func (s *server) isMonitoringPeer(r *http.Request) bool {
-	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
-		if _, ok := r.Header[h]; ok {
-			return false
-		}
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false // fail closed
-	}
-	// A zoned address (fe80::1%eth0) is in no prefix; compare without it.
-	a := ap.Addr().Unmap().WithZone("")
-	return a.IsLoopback() || isTrusted(a, s.opts.MetricsFrom)
-}
-
-// fail renders an error as JSON for the API and as a page elsewhere.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if strings.HasPrefix(r.URL.Path, "/api/") || r.Method != http.MethodGet {
-		writeError(w, r, s.logger, err)
-		return
-	}
-	s.pages.renderError(w, r, s.logger, err)
 }

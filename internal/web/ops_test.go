@@ -99,6 +99,33 @@ func TestMetricsAccess(t *testing.T) {
 	}
 }
 
+// TestRouteLabels: the log line and the metrics name the route a request
+// matched, also when the guard refused it; a request that matched none is
+// "unmatched" and gets the mux's 404 or 405.
+func TestRouteLabels(t *testing.T) {
+	h := newHarness(t, sqliteDSN(t))
+	h.do(req{method: "GET", path: "/account"}).want(t, 401)
+	h.do(req{method: "GET", path: "/nowhere"}).want(t, 404)
+	if r := h.do(req{method: "PUT", path: "/login"}); r.status != 405 || !strings.Contains(r.header.Get("Allow"), "POST") {
+		t.Errorf("PUT /login: got %d, Allow %q, want 405 with Allow", r.status, r.header.Get("Allow"))
+	}
+	body := string(h.do(req{method: "GET", path: "/metrics"}).want(t, 200).body)
+	for _, want := range []string{
+		`latchkey_http_requests_total{code="401",route="GET /account"} 1`,
+		`latchkey_http_requests_total{code="404",route="unmatched"} 1`,
+		`latchkey_http_requests_total{code="405",route="unmatched"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	for _, want := range []string{`"route":"GET /account","path":"/account","status":401`, `"route":"unmatched","path":"/nowhere","status":404`} {
+		if !strings.Contains(h.logs.String(), want) {
+			t.Errorf("the log lacks %s: %s", want, h.logs)
+		}
+	}
+}
+
 func TestRehashOnLogin(t *testing.T) {
 	h := newHarness(t, sqliteDSN(t))
 	id := h.addUser("r@example.com", pw, "")

@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -128,7 +127,7 @@ func TestDecode(t *testing.T) {
 func rendered(t *testing.T, err error) (status int, code, message string) {
 	t.Helper()
 	w := httptest.NewRecorder()
-	writeError(w, httptest.NewRequest("POST", "/", nil), slog.New(slog.DiscardHandler), err)
+	writeErrorJSON(w, err)
 	var body errorBody
 	if derr := json.Unmarshal(w.Body.Bytes(), &body); derr != nil {
 		t.Fatalf("error answer %q is not the documented shape: %v", w.Body, derr)

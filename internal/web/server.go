@@ -37,14 +37,14 @@ type Options struct {
 
 // server holds the dependencies every handler reaches.
 type server struct {
-	svc     *auth.Service
-	logger  *slog.Logger
-	opts    Options
-	access  map[string]access // route pattern -> who may call it
-	mux     *http.ServeMux
-	metrics *httpMetrics
-	cop     *http.CrossOriginProtection
-	pages   *pages
+	svc        *auth.Service
+	logger     *slog.Logger
+	opts       Options
+	registered map[string]route // route pattern -> who may call it and its face
+	mux        *http.ServeMux
+	metrics    *httpMetrics
+	cop        *http.CrossOriginProtection
+	pages      *pages
 }
 
 // Server is the whole HTTP surface of Latchkey.
@@ -55,17 +55,18 @@ type Server struct {
 
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.handler.ServeHTTP(w, r) }
 
-// Route is a registered route and who may call it.
+// Route is a registered route, who may call it and how it shows a failure.
 type Route struct {
 	Pattern string // "METHOD /path"
-	Access  string // "public", "session", "enrollment", "full" or "admin"
+	Access  string // "public", "session", "enrollment", "full", "admin" or "monitoring"
+	Face    string // "api" (JSON errors) or "page" (HTML)
 }
 
 // Routes lists every registered route, sorted by pattern.
 func (srv *Server) Routes() []Route {
-	out := make([]Route, 0, len(srv.s.access))
-	for p, a := range srv.s.access {
-		out = append(out, Route{Pattern: p, Access: a.String()})
+	out := make([]Route, 0, len(srv.s.registered))
+	for p, rt := range srv.s.registered {
+		out = append(out, Route{Pattern: p, Access: rt.access.String(), Face: rt.face.String()})
 	}
 	slices.SortFunc(out, func(a, b Route) int { return strings.Compare(a.Pattern, b.Pattern) })
 	return out
@@ -74,32 +75,21 @@ func (srv *Server) Routes() []Route {
 // NewServer returns the whole HTTP surface of Latchkey.
 func NewServer(logger *slog.Logger, opts Options, svc *auth.Service) (*Server, error) {
 	s := &server{
-		svc:     svc,
-		logger:  logger,
-		opts:    opts,
-		access:  map[string]access{},
-		mux:     http.NewServeMux(),
-		metrics: newHTTPMetrics(opts.Metrics),
-		cop:     http.NewCrossOriginProtection(),
+		svc:        svc,
+		logger:     logger,
+		opts:       opts,
+		registered: map[string]route{},
+		mux:        http.NewServeMux(),
+		metrics:    newHTTPMetrics(opts.Metrics),
+		cop:        http.NewCrossOriginProtection(),
 	}
 	p, err := newPages(opts.Dev)
 	if err != nil {
 		return nil, err
 	}
 	s.pages = p
-	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.logger, &statusError{http.StatusForbidden, "forbidden", "Cross-origin request refused."})
-	}))
 	s.routes()
 	return &Server{handler: s.serveHTTP(), s: s}, nil
-}
-
-// handle registers a route with the level of session it needs. Routes are
-// denied by default: a route registered without a level needs a full (aal2)
-// session.
-func (s *server) handle(pattern string, a access, h http.Handler) {
-	s.access[pattern] = a
-	s.mux.Handle(pattern, h)
 }
 
 // cookieName is the session cookie. The __Host- prefix pins it to this exact
