@@ -177,7 +177,7 @@ func mustService(t *testing.T, opts ...option) *testService {
 // prove the user's factors.
 type account struct {
 	user     *auth.User
-	p        *auth.Principal // a session at aal2
+	p        *auth.Principal // a session, at aal2 unless its role still waits for a method
 	secret   []byte          // the authenticator app's secret (nil: no app)
 	number   string          // the active phone number ("": none)
 	recovery string          // the current recovery code ("": none)
@@ -216,7 +216,8 @@ func (s *testService) mustAuth(t *testing.T, token string) *auth.Principal {
 
 // mustAccount creates a user with the given methods (MethodTOTP,
 // MethodSMS), enrolled in that order in one session, and returns the
-// account with that session.
+// account with that session (at aal1 while a role requiring MFA waits for
+// the first method).
 func (s *testService) mustAccount(t *testing.T, email string, methods ...string) *account {
 	t.Helper()
 	a := &account{user: s.mustUser(t, email, "")}
@@ -244,6 +245,16 @@ func (s *testService) mustAddTOTP(t *testing.T, a *account) {
 		t.Fatalf("confirm totp: %v", err)
 	}
 	a.secret, a.recovery = secret, res.RecoveryCode
+	s.confirmed(t, a, res)
+}
+
+// confirmed follows a confirmation that promoted an enrolment-only
+// session to a new token.
+func (s *testService) confirmed(t *testing.T, a *account, res *auth.ConfirmResult) {
+	t.Helper()
+	if res.Token != "" {
+		a.p = s.mustAuth(t, res.Token)
+	}
 }
 
 // mustStartTOTP starts an app enrolment in a stepped-up session and
@@ -273,6 +284,7 @@ func (s *testService) mustAddPhone(t *testing.T, a *account, number string) {
 		t.Fatalf("confirm phone: %v", err)
 	}
 	a.number, a.recovery = number, res.RecoveryCode
+	s.confirmed(t, a, res)
 }
 
 // mustStepUp opens the step-up window of the account's session with the
