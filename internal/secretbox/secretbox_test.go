@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -83,6 +84,26 @@ func TestKeyring_Seal_Format(t *testing.T) {
 	// Random nonces: sealing the same value twice gives different bytes.
 	if again := mustSeal(t, kr, []byte("seed"), []byte("aad")); bytes.Equal(sealed, again) {
 		t.Error("got identical sealed values, want different nonces")
+	}
+}
+
+// TestKeyring_Open_Independent: a value sealed by another implementation
+// of the format opens, which pins the algorithm (AES-256-GCM) and the key
+// derivation (HKDF-SHA256, no salt, info "latchkey seal v1", 32 bytes). The
+// want was made with Python's cryptography package:
+//
+//	dk = HKDF(SHA256(), 32, salt=None, info=b"latchkey seal v1").derive(b"\x01" * 32)
+//	hdr = b"v1\x02k1"; nonce = bytes(range(12))
+//	hdr + nonce + AESGCM(dk).encrypt(nonce, b"12345678901234567890", hdr + b"totp:1:1")
+func TestKeyring_Open_Independent(t *testing.T) {
+	sealed, err := hex.DecodeString("7631026b31000102030405060708090a0b0db2363c804e2da532a092af323ef198b59b26cf4664a28b9d7504d8661bb9febceeae0c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := mustKeyring(t, mustKey(t, "k1", 1))
+	got, err := kr.Open(sealed, []byte("totp:1:1"))
+	if err != nil || string(got) != "12345678901234567890" {
+		t.Errorf("got %q, %v; want the plaintext", got, err)
 	}
 }
 

@@ -26,14 +26,16 @@ func TestLogin(t *testing.T) {
 			if len(tok) < 43 {
 				t.Errorf("got a %d-character token, want at least 43 (256 bits)", len(tok))
 			}
-			c := r.header.Get("Set-Cookie")
-			for _, want := range []string{"__Host-latchkey_session=" + tok, "HttpOnly", "Secure", "SameSite=Lax", "Path=/"} {
-				if !strings.Contains(c, want) {
-					t.Errorf("Set-Cookie %q lacks %q", c, want)
-				}
+			set := r.header.Get("Set-Cookie")
+			c, err := http.ParseSetCookie(set)
+			if err != nil {
+				t.Fatalf("parse Set-Cookie %q: %v", set, err)
 			}
-			if strings.Contains(c, "Domain") {
-				t.Errorf("Set-Cookie %q has a Domain", c)
+			// Attribute by attribute, exactly: "Path=/" must not pass for
+			// "Path=/api".
+			if c.Name != "__Host-latchkey_session" || c.Value != tok || !c.HttpOnly || !c.Secure ||
+				c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+				t.Errorf("got Set-Cookie %q, want __Host-latchkey_session=<token>; HttpOnly; Secure; SameSite=Lax; Path=/; no Domain", set)
 			}
 			s := h.do(req{method: "GET", path: "/api/v1/session", token: tok}).want(t, 200).json(t)
 			if s["email"] != "alice@example.com" || s["role"] != "user" || s["aal"] != float64(2) {

@@ -179,6 +179,16 @@ func TestAAL1RouteWalk(t *testing.T) {
 		h.loginAAL1(t, "olga@example.com")
 	})
 
+	// The level comes from the factors the user has: with a factor, a role
+	// that requires MFA means the challenge, not enrolment.
+	t.Run("RequiredRoleWithFactor", func(t *testing.T) {
+		h.addUser("quin@example.com", pw, "admin")
+		enrol := h.login("quin@example.com", pw).str(t, "session_token")
+		h.reauthPassword(t, enrol)
+		h.confirmTOTP(t, enrol, h.startTOTP(t, enrol).secret)
+		walkGated(t, h, gated(routes, false), h.loginAAL1(t, "quin@example.com"), "mfa_required", "Finish signing in")
+	})
+
 	t.Run("EnrollmentRequired", func(t *testing.T) {
 		h.addUser("pat@example.com", pw, "admin")
 		r := h.login("pat@example.com", pw)

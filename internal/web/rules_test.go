@@ -3,8 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,10 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/password"
+	"github.com/latchkey/latchkey/internal/secretbox"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -23,12 +28,13 @@ import (
 // the tests that prove them"): each fails when its rule is taken out of the
 // code.
 
-// readBarrier is a store whose RecoveryCode, once armed for n callers, holds
-// every caller after its read until n callers have read. n concurrent uses
-// of one recovery code then all compare against the same stored hash before
-// any of them can swap it: the interleaving that a plain burst rarely
-// produces, and the one only the compare-and-swap stops. Embedding the
-// database keeps every other method, SMSStore included.
+// readBarrier is a store whose RecoveryCode and LiveSMSCode, once armed for
+// n callers, hold every caller after its read until n callers have read. n
+// concurrent uses of one code then all compare against the same stored hash
+// before any of them can consume it: the interleaving that a plain burst
+// rarely produces, and the one only the compare-and-swap (or the
+// conditional UPDATE) stops. Embedding the database keeps every other
+// method, SMSStore included.
 type readBarrier struct {
 	*store.DB
 	timeout time.Duration // how long a held reader waits at most
@@ -56,10 +62,23 @@ func (b *readBarrier) disarm() int {
 
 func (b *readBarrier) RecoveryCode(ctx context.Context, userID int64) (*auth.RecoveryCode, error) {
 	rc, err := b.DB.RecoveryCode(ctx, userID)
+	b.hold(ctx)
+	return rc, err
+}
+
+func (b *readBarrier) LiveSMSCode(ctx context.Context, userID, sessionID int64, purpose string, now time.Time, maxAttempts int) (*auth.SMSCode, error) {
+	c, err := b.DB.LiveSMSCode(ctx, userID, sessionID, purpose, now, maxAttempts)
+	b.hold(ctx)
+	return c, err
+}
+
+// hold makes a reader that has read wait, while armed, until want readers
+// have.
+func (b *readBarrier) hold(ctx context.Context) {
 	b.mu.Lock()
 	if b.want == 0 {
 		b.mu.Unlock()
-		return rc, err
+		return
 	}
 	b.arrived++
 	all := b.all
@@ -74,7 +93,6 @@ func (b *readBarrier) RecoveryCode(ctx context.Context, userID int64) (*auth.Rec
 	case <-time.After(b.timeout):
 	case <-ctx.Done():
 	}
-	return rc, err
 }
 
 // TestRecoveryCodeSingleUseInterleaved: n sessions present one recovery code
@@ -436,4 +454,160 @@ func TestLoginFailedEvent(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSMSCodeSingleUseInterleaved: n step-ups present one SMS code in its
+// session, and every one of them reads the live code before any consumes
+// it; the conditional UPDATE that consumes it lets exactly one in. A
+// step-up, not a sign-in: a sign-in would also meet the token's
+// compare-and-swap, which hides a code accepted twice. On both databases.
+func TestSMSCodeSingleUseInterleaved(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, dsn string) {
+		t.Parallel()
+		var barrier *readBarrier
+		h := newHarness(t, dsn, withStore(func(db *store.DB) auth.Store {
+			barrier = &readBarrier{DB: db, timeout: 20 * time.Second}
+			return barrier
+		}))
+		_, tok := h.phoneUser(t, "nia@example.com", numberA)
+		code := h.requestCode(t, pathReauthSMS, tok, numberA)
+		// Three: below the 5 tries that void a code and the 10 failures
+		// that lock, so every loser answers 401.
+		const n = 3
+		reqs := make([]req, n)
+		for i := range reqs {
+			reqs[i] = req{method: "POST", path: "/api/v1/me/reauth", token: tok,
+				body: map[string]string{"method": "sms", "code": code}}
+		}
+		barrier.arm(n)
+		rs := h.burst(reqs)
+		if held := barrier.disarm(); held != n {
+			t.Fatalf("%d of %d requests read the SMS code at the barrier, want all: the interleaving was not forced", held, n)
+		}
+		if got := countStatuses(t, rs); got["200"] != 1 || got["401 invalid_code"] != n-1 {
+			t.Fatalf("got %v, want exactly one 200 and %d 401 invalid_code", got, n-1)
+		}
+		h.reauth(tok, "sms", code).want(t, 401, "invalid_code")
+	})
+}
+
+// TestCodeHashesNeedServerKey: recovery and SMS codes are stored as MACs
+// under the server's key, so the database alone cannot check them. A second
+// server on the same database, holding another key under the same key id
+// (what a copy of the database comes without), refuses the codes the first
+// server accepts.
+func TestCodeHashesNeedServerKey(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, dsn string) {
+		t.Parallel()
+		a := newHarness(t, dsn)
+		k, err := secretbox.GenerateKey(rand.Reader, "test1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := secretbox.NewKeyring([]secretbox.Key{k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newHarness(t, dsn, withKeyring(other))
+		const email = "kay@example.com"
+		rc, _ := a.phoneUser(t, email, numberA)
+		s := a.loginAAL1(t, email)
+		code := a.requestCode(t, pathLoginSMS, s, numberA)
+		b.clock.Set(a.clock.Now())
+
+		b.mfa(s, "sms", code).want(t, 401, "invalid_code")
+		b.mfa(b.loginAAL1(t, email), "recovery_code", rc).want(t, 401, "invalid_code")
+		// The codes themselves were good: the server with the key takes them.
+		a.mfa(s, "sms", code).want(t, 200)
+		a.mfa(a.loginAAL1(t, email), "recovery_code", rc).want(t, 200)
+	})
+}
+
+// TestPasswordThrottlePerIP: failed passwords from one IP are throttled over
+// all accounts. Thirty failures spread so thin that no account comes near
+// its own limits (one each) make that IP wait, for any account and even the
+// right password, while another IP signs in. SQLite only: the throttles
+// keep their counts in memory, not in the database.
+func TestPasswordThrottlePerIP(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, sqliteDSN(t))
+	h.addUser("yara@example.com", pw, "")
+	attempt := func(ip, email, password string) *response {
+		t.Helper()
+		return h.do(req{method: "POST", path: "/api/v1/login", header: map[string]string{"X-Forwarded-For": ip},
+			body: map[string]string{"email": email, "password": password}})
+	}
+	for i := range 30 {
+		attempt("203.0.113.50", fmt.Sprintf("user%d@example.com", i), "not the password").want(t, 401, "invalid_credentials")
+	}
+	r := attempt("203.0.113.50", "yara@example.com", pw).want(t, 429, "rate_limited")
+	if ra := retryAfter(r); ra < 1 {
+		t.Errorf("got Retry-After %q, want a positive number of seconds", r.header.Get("Retry-After"))
+	}
+	attempt("203.0.113.50", "user0@example.com", "not the password").want(t, 429, "rate_limited")
+	attempt("203.0.113.51", "yara@example.com", pw).want(t, 200)
+}
+
+// busyHasher answers password.ErrBusy, as a Hasher whose queue is full
+// does, while busy is set.
+type busyHasher struct {
+	auth.PasswordHasher
+	busy atomic.Bool
+}
+
+func (b *busyHasher) Hash(ctx context.Context, plain string) (string, error) {
+	if b.busy.Load() {
+		return "", password.ErrBusy
+	}
+	return b.PasswordHasher.Hash(ctx, plain)
+}
+
+func (b *busyHasher) Verify(ctx context.Context, plain, phc string) (bool, bool, error) {
+	if b.busy.Load() {
+		return false, false, password.ErrBusy
+	}
+	return b.PasswordHasher.Verify(ctx, plain, phc)
+}
+
+func (b *busyHasher) VerifyDummy(ctx context.Context, plain string) error {
+	if b.busy.Load() {
+		return password.ErrBusy
+	}
+	return b.PasswordHasher.VerifyDummy(ctx, plain)
+}
+
+// TestHashingBusy: when the hashing queue is full (the Hasher's ErrBusy,
+// its answer instead of an unbounded queue) a sign-in, for a known or an
+// unknown email, and a password step-up answer 429 rate_limited with
+// Retry-After, never 500; and no such answer counts as a failed password.
+func TestHashingBusy(t *testing.T) {
+	t.Parallel()
+	hasher := &busyHasher{}
+	h := newHarness(t, sqliteDSN(t), withHasher(func(inner auth.PasswordHasher) auth.PasswordHasher {
+		hasher.PasswordHasher = inner
+		return hasher
+	}))
+	h.addUser("zoe@example.com", pw, "")
+	tok := h.loginAAL2(t, "zoe@example.com")
+
+	hasher.busy.Store(true)
+	busy := []req{
+		{method: "POST", path: "/api/v1/login", body: map[string]string{"email": "zoe@example.com", "password": pw}},
+		{method: "POST", path: "/api/v1/login", body: map[string]string{"email": "nobody@example.com", "password": pw}},
+		{method: "POST", path: "/api/v1/me/reauth", token: tok, body: map[string]string{"method": "password", "password": pw}},
+	}
+	// More rounds than the 10 failures per account and IP that throttle.
+	for range 12 {
+		for _, r := range busy {
+			got := h.do(r).want(t, 429, "rate_limited")
+			if ra := retryAfter(got); ra < 1 {
+				t.Fatalf("%s: got Retry-After %q, want a positive number of seconds", r.path, got.header.Get("Retry-After"))
+			}
+		}
+	}
+	hasher.busy.Store(false)
+	h.login("zoe@example.com", pw)
+	h.reauthPassword(t, tok)
 }

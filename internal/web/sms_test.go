@@ -277,6 +277,33 @@ func TestSMSCrossUse(t *testing.T) {
 				// has a phone.
 				return h.mfa(h.loginAAL1(t, "walt@example.com"), "sms", h.sms.lastCode(t, numberB))
 			}},
+			{"PurposeRewrittenInTheDatabase", func(t *testing.T) *response {
+				// The purpose is in the MAC, not only in the row: a login
+				// code whose row is rewritten to say reauth does not step
+				// up the session it was sent for.
+				s := h.loginAAL1(t, "vera@example.com")
+				code := h.requestCode(t, pathLoginSMS, s, numberA)
+				id := h.session(t, s).ID
+				s = h.mfa(s, "totp", h.freshCode(t, vera)).want(t, 200).str(t, "session_token")
+				res, err := openSQL(t, dsn).Exec(`UPDATE sms_codes SET purpose = 'reauth' WHERE session_id = $1 AND purpose = 'login'`, id)
+				if n, _ := res.RowsAffected(); err != nil || n != 1 {
+					t.Fatalf("rewrite the code's purpose: %d rows, %v", n, err)
+				}
+				return h.reauth(s, "sms", code)
+			}},
+			{"OldNumberAfterChange", func(t *testing.T) *response {
+				// The number is in the MAC: a step-up code sent to the old
+				// number, still live in the session that changed the phone,
+				// does not work once the new number is active. (An hour on,
+				// so that the old number's hourly cap has room.)
+				h.clock.Advance(time.Hour)
+				full := h.signIn(t, "vera@example.com", vera)
+				h.smsStepUp(t, full, numberA)
+				old := h.requestCode(t, pathReauthSMS, full, numberA)
+				h.addPhone(t, full, numberB)
+				after = func(t *testing.T) { h.smsStepUp(t, full, numberB) }
+				return h.reauth(full, "sms", old)
+			}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -301,7 +328,7 @@ func TestSMSChangePhone(t *testing.T) {
 		h := newHarness(t, dsn)
 		secret, _, tok := h.totpUser(t, "quinn@example.com")
 		h.reauth(tok, "totp", h.freshCode(t, secret)).want(t, 200)
-		h.addPhone(t, tok, numberA) // adding: any method will do
+		rcA := h.addPhone(t, tok, numberA) // adding: any method will do
 
 		h.reauth(tok, "totp", h.freshCode(t, secret)).want(t, 200)
 		n := len(h.sms.messages())
@@ -332,7 +359,7 @@ func TestSMSChangePhone(t *testing.T) {
 		oldCode := h.requestCode(t, pathLoginSMS, waiting, numberA)
 
 		n = len(h.sms.messages())
-		h.confirmPhone(tok, codeB).want(t, 200)
+		rcB := h.confirmPhone(tok, codeB).want(t, 200).str(t, "recovery_code")
 		msgs := h.smsSince(n)
 		if len(msgs) != 1 {
 			t.Fatalf("got %v after the change, want one notice to the old number", msgs)
@@ -363,6 +390,13 @@ func TestSMSChangePhone(t *testing.T) {
 			t.Errorf("got phone_added detail %q, want it to say %s replaced %s", d, maskedB, maskedA)
 		}
 		checkEventSource(t, added[0], h.clock.Now())
+
+		// The change came with a new recovery code, which voided the earlier one.
+		if rcB == rcA || !recoveryCodeRE.MatchString(rcB) {
+			t.Errorf("got recovery code %q after the change (before: %q), want a new one", rcB, rcA)
+		}
+		h.mfa(h.loginAAL1(t, "quinn@example.com"), "recovery_code", rcA).want(t, 401, "invalid_code")
+		h.mfa(h.loginAAL1(t, "quinn@example.com"), "recovery_code", rcB).want(t, 200)
 	})
 }
 
@@ -868,23 +902,30 @@ func TestSMSNoSecretsLeak(t *testing.T) {
 		post(path, tok, map[string]any{}).want(t, 202)
 		return h.sms.lastCode(t, number)
 	}
+	// Wrong codes typed are looked for too: a typo is a near miss of the code.
+	var typed []string
+	wrong := func(c string) string {
+		w := otherCode(c)
+		typed = append(typed, w)
+		return w
+	}
 
 	h.addUser("uli@example.com", pw, "")
 	tok := h.loginAAL2(t, "uli@example.com")
 	h.reauthPassword(t, tok)
 	post("/api/v1/me/phone", tok, map[string]string{"phone": typedA}).want(t, 202)
 	c := h.sms.lastCode(t, numberA)
-	post("/api/v1/me/phone/confirm", tok, map[string]string{"code": otherCode(c)}).want(t, 401, "invalid_code")
+	post("/api/v1/me/phone/confirm", tok, map[string]string{"code": wrong(c)}).want(t, 401, "invalid_code")
 	post("/api/v1/me/phone/confirm", tok, map[string]string{"code": c}).want(t, 200)
 
 	aal1 := h.loginAAL1(t, "uli@example.com")
 	c = code(pathLoginSMS, aal1, numberA)
-	post("/api/v1/login/mfa", aal1, map[string]string{"method": "sms", "code": otherCode(c)}).want(t, 401, "invalid_code")
+	post("/api/v1/login/mfa", aal1, map[string]string{"method": "sms", "code": wrong(c)}).want(t, 401, "invalid_code")
 	post("/api/v1/login/mfa", aal1, map[string]string{"method": "sms", "code": c}).want(t, 200)
 	post("/api/v1/login/mfa", h.loginAAL1(t, "uli@example.com"), map[string]string{"method": "sms", "code": c}).want(t, 401, "invalid_code")
 
 	c = code(pathReauthSMS, tok, numberA)
-	post("/api/v1/me/reauth", tok, map[string]string{"method": "sms", "code": otherCode(c)}).want(t, 401, "invalid_code")
+	post("/api/v1/me/reauth", tok, map[string]string{"method": "sms", "code": wrong(c)}).want(t, 401, "invalid_code")
 	post("/api/v1/me/reauth", tok, map[string]string{"method": "sms", "code": c}).want(t, 200)
 	post(pathReauthSMS, tok, map[string]any{}).want(t, 429, "rate_limited")
 	post("/api/v1/me/phone", tok, map[string]string{"phone": "+1 415 555 2672"}).want(t, 202)
@@ -901,9 +942,10 @@ func TestSMSNoSecretsLeak(t *testing.T) {
 	events := string(do(req{method: "GET", path: "/api/v1/me/events", token: tok}).want(t, 200).body)
 
 	codes := codesIn(h.sms.messages())
-	if len(codes) != 5 {
-		t.Fatalf("got %d codes sent, want the 5 of the run", len(codes))
+	if len(codes) != 5 || len(typed) != 3 {
+		t.Fatalf("got %d codes sent and %d wrong ones typed, want the 5 and 3 of the run", len(codes), len(typed))
 	}
+	codes = append(codes, typed...)
 	if !strings.Contains(events, maskedA) || !strings.Contains(events, maskedB) {
 		t.Fatalf("got events %s, want them to show both numbers masked", events)
 	}
