@@ -25,8 +25,9 @@ type LoginResult struct {
 }
 
 // maxPasswordInput bounds what is hashed, so a megabyte "password" cannot be
-// used to burn CPU. It is above the policy maximum so that the policy, not
-// this guard, answers for long passwords at enrolment.
+// used to burn CPU. It is in bytes, well above the policy's 256 characters
+// for most scripts; ValidatePassword refuses a new password over it, so
+// every password that can be set can be typed in.
 const maxPasswordInput = 1024
 
 // Login checks an email and password and opens a session: at aal2 for a user

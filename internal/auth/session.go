@@ -137,6 +137,12 @@ func (s *Service) checkPassword(ctx context.Context, u *User, password string, c
 // The issuer name and the email are the context words the policy refuses
 // inside a password (NIST SP 800-63B-4 §3.1.1.2).
 func (s *Service) ValidatePassword(pw, email string) error {
+	// The bound sign-in applies before hashing holds for new passwords too:
+	// a password that could be set but never typed in would lock its owner
+	// out.
+	if len(pw) > maxPasswordInput {
+		return Errorf(KindInvalid, "password must be at most %d bytes", maxPasswordInput)
+	}
 	if s.validatePassword == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/auth"
@@ -153,5 +154,23 @@ func TestService_ChangePassword(t *testing.T) {
 				s.wantPassword(t, a.user.Email, testPassword)
 			})
 		}
+	})
+}
+
+// TestService_ValidatePassword: a new password over the bound sign-in
+// applies before hashing is refused when it is set, so no password can be
+// set that could never be typed in.
+func TestService_ValidatePassword(t *testing.T) {
+	svc := mustService(t)
+	t.Run("OK", func(t *testing.T) {
+		if err := svc.ValidatePassword("봄날의 햇살 아래 고양이가 잠든 골목", "a@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ErrTooLongForSignIn", func(t *testing.T) {
+		// 256 Hangul syllables typed decomposed: 256 characters to the
+		// policy, 2,304 bytes to sign-in.
+		decomposed := strings.Repeat("\u1112\u1161\u11ab", 256)
+		wantError(t, svc.ValidatePassword(decomposed, "a@example.com"), auth.KindInvalid, "password must be at most 1024 bytes")
 	})
 }

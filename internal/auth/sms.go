@@ -306,6 +306,9 @@ func (s *Service) RemovePhone(ctx context.Context, p *Principal, c Client) error
 	if err != nil {
 		return err
 	}
+	if active == nil { // removed meanwhile, by a request beside this one
+		return Errorf(KindNotFound, "There is no phone number to remove.")
+	}
 	removed, err := s.removeFactor(ctx, p.User.ID, Tx.DeletePhone,
 		s.event(p.User.ID, EventPhoneRemoved, c, s.now(), "phone "+s.mask(active.Number)+" removed"))
 	if err != nil {
