@@ -133,3 +133,35 @@ func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// CreateAPIToken makes a bearer token for the admin API and returns it once.
+func (s *Service) CreateAPIToken(ctx context.Context, name string, admin bool) (string, error) {
+	if name == "" || len(name) > 100 {
+		return "", Errorf(KindInvalid, "name is required (at most 100 characters)")
+	}
+	tok, hash, err := s.newToken("lk_")
+	if err != nil {
+		return "", Internal(err)
+	}
+	t := &APIToken{Name: name, TokenHash: hash, Admin: admin, CreatedAt: s.now()}
+	if err := s.store.CreateAPIToken(ctx, t); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// AuthenticateAPIToken returns the API token for a bearer value.
+func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*APIToken, error) {
+	if len(token) < 4 || len(token) > 128 || token[:3] != "lk_" {
+		return nil, errUnauthenticated()
+	}
+	t, err := s.store.APITokenByHash(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthenticated()
+	}
+	return t, err
+}
+
+// IsAPIToken reports whether a bearer value has the API token shape (as
+// opposed to a session token).
+func IsAPIToken(token string) bool { return len(token) > 3 && token[:3] == "lk_" }

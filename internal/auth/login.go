@@ -229,3 +229,77 @@ func (s *Service) hashError(err error) error {
 	}
 	return Internal(err)
 }
+
+// ChallengeResult is the outcome of a successful sign-in second factor.
+type ChallengeResult struct {
+	Token           string // the new aal2 token; the aal1 token no longer works
+	Session         *Session
+	NewRecoveryCode string // set when the recovery code was used
+}
+
+// VerifyLogin completes the sign-in challenge of an aal1 session with a
+// second factor, and rotates the session token to aal2.
+func (s *Service) VerifyLogin(ctx context.Context, p *Principal, method, code string, c Client) (*ChallengeResult, error) {
+	if p.Session.AAL >= AAL2 {
+		return nil, Errorf(KindConflict, "This session has already passed the second factor.")
+	}
+	if method == MethodPassword || method == "" {
+		return nil, Errorf(KindInvalid, "method must be totp, sms or recovery_code")
+	}
+	v, err := s.verifyFactor(ctx, p, method, code, PurposeLogin, c)
+	if err != nil {
+		return nil, err
+	}
+	tok, sess, err := s.promote(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &ChallengeResult{Token: tok, Session: sess, NewRecoveryCode: v.newRecoveryCode}, nil
+}
+
+// promote gives the session a new token at aal2. Only the request holding
+// the current token can do it, once.
+func (s *Service) promote(ctx context.Context, p *Principal) (string, *Session, error) {
+	tok, hash, err := s.newToken("")
+	if err != nil {
+		return "", nil, Internal(err)
+	}
+	now := s.now()
+	err = s.store.RotateSession(ctx, p.Session.ID, p.Session.TokenHash, hash, AAL2, now)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil, errUnauthenticated()
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	sess := *p.Session
+	sess.TokenHash, sess.AAL, sess.VerifiedAt = hash, AAL2, now
+	return tok, &sess, nil
+}
+
+// ChallengeInfo is what the challenge page offers.
+type ChallengeInfo struct {
+	Methods            []string
+	PreferredMethod    string // the method used last, if the user still has it
+	Selected           string // the method to pre-select ("" for none)
+	EnrollmentRequired bool
+}
+
+// Challenge returns the methods the session's user can pass the challenge
+// with, the one used last first, and the one to pre-select: the one used
+// last, or else the first device (never the recovery code, the last resort).
+func (s *Service) Challenge(ctx context.Context, p *Principal) (*ChallengeInfo, error) {
+	m, err := s.methods(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	info := &ChallengeInfo{Methods: m.List(), EnrollmentRequired: !m.Any() && s.roleRequiresMFA(p.User.Role)}
+	if slices.Contains(info.Methods, p.User.PreferredMethod) {
+		info.PreferredMethod = p.User.PreferredMethod
+	}
+	info.Selected = info.PreferredMethod
+	if info.Selected == "" && len(info.Methods) > 0 && info.Methods[0] != MethodRecoveryCode {
+		info.Selected = info.Methods[0]
+	}
+	return info, nil
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/totp"
 )
 
 func TestService_Login(t *testing.T) {
@@ -174,5 +175,233 @@ func TestService_Login(t *testing.T) {
 		if err != nil || gate != auth.GateEnrollment {
 			t.Errorf("gate: got %v, %v; want GateEnrollment", gate, err)
 		}
+	})
+}
+
+func TestService_VerifyLogin(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			method string
+			code   func(t *testing.T, s *testService, a *account, p *auth.Principal) string
+			// wantPreferred is the method offered first at the next sign-in:
+			// the last one used, but never the recovery code.
+			wantPreferred string
+		}{
+			{"TOTP", auth.MethodTOTP, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return s.nextTOTP(a.secret)
+			}, auth.MethodTOTP},
+			{"SMS", auth.MethodSMS, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return s.sendLoginSMS(t, a, p)
+			}, auth.MethodSMS},
+			{"RecoveryCode", auth.MethodRecoveryCode, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return a.recovery
+			}, auth.MethodTOTP}, // the app's step-up when the phone was added
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				s := mustService(t)
+				a := s.mustAccount(t, "ada@example.com", auth.MethodTOTP, auth.MethodSMS)
+				p := s.mustChallenge(t, a)
+				res, err := s.VerifyLogin(t.Context(), p, tc.method, tc.code(t, s, a, p), client)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Session.AAL != auth.AAL2 {
+					t.Errorf("aal: got %d, want 2", res.Session.AAL)
+				}
+				if got := s.mustAuth(t, res.Token).Session; got.ID != p.Session.ID || got.AAL != auth.AAL2 {
+					t.Errorf("new token: session %d at aal %d, want %d at aal 2", got.ID, got.AAL, p.Session.ID)
+				}
+				// The aal1 token stops working at once.
+				s.wantSignedOut(t, p)
+				if got := s.mustLogin(t, a.user.Email).PreferredMethod; got != tc.wantPreferred {
+					t.Errorf("preferred method: got %q, want %q", got, tc.wantPreferred)
+				}
+
+				if tc.method != auth.MethodRecoveryCode {
+					if res.NewRecoveryCode != "" {
+						t.Errorf("got a new recovery code for %s", tc.method)
+					}
+					return
+				}
+				// A used recovery code is replaced: the old one is void, the
+				// new one works.
+				if res.NewRecoveryCode == "" || res.NewRecoveryCode == a.recovery {
+					t.Fatalf("new recovery code: got %q, want a new one", res.NewRecoveryCode)
+				}
+				_, err = s.VerifyLogin(t.Context(), s.mustChallenge(t, a), auth.MethodRecoveryCode, a.recovery, client)
+				wantError(t, err, auth.KindInvalidCode, msgInvalidCode)
+				if _, err := s.VerifyLogin(t.Context(), s.mustChallenge(t, a), auth.MethodRecoveryCode, res.NewRecoveryCode, client); err != nil {
+					t.Errorf("the new recovery code: %v", err)
+				}
+			})
+		}
+	})
+
+	t.Run("ErrInvalidCode", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			method string
+			code   func(t *testing.T, s *testService, a *account, p *auth.Principal) string
+		}{
+			{"TOTP", auth.MethodTOTP, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return s.wrongTOTP(a.secret)
+			}},
+			{"SMSNotSent", auth.MethodSMS, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return "123456"
+			}},
+			{"SMSWrong", auth.MethodSMS, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return otherCode(s.sendLoginSMS(t, a, p))
+			}},
+			{"SMSExpired", auth.MethodSMS, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				code := s.sendLoginSMS(t, a, p)
+				s.clock.Advance(s.Config().SMSCodeTTL)
+				return code
+			}},
+			// A code is good only in the session it was sent for.
+			{"SMSOtherSession", auth.MethodSMS, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return s.sendLoginSMS(t, a, s.mustChallenge(t, a))
+			}},
+			{"RecoveryCode", auth.MethodRecoveryCode, func(t *testing.T, s *testService, a *account, p *auth.Principal) string {
+				return wrongRecoveryCode(t)
+			}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				s := mustService(t)
+				a := s.mustAccount(t, "ada@example.com", auth.MethodTOTP, auth.MethodSMS)
+				p := s.mustChallenge(t, a)
+				res, err := s.VerifyLogin(t.Context(), p, tc.method, tc.code(t, s, a, p), client)
+				wantError(t, err, auth.KindInvalidCode, msgInvalidCode)
+				if res != nil {
+					t.Errorf("got a result %+v with the error", res)
+				}
+				if got := s.mustAuth(t, p.Token).Session.AAL; got != auth.AAL1 {
+					t.Errorf("aal after a wrong code: got %d, want 1", got)
+				}
+			})
+		}
+	})
+
+	t.Run("ErrInvalid", func(t *testing.T) {
+		tests := []struct{ name, method, code, want string }{
+			{"Password", auth.MethodPassword, testPassword, "method must be totp, sms or recovery_code"},
+			{"NoMethod", "", "123456", "method must be totp, sms or recovery_code"},
+			{"NotTheAccounts", auth.MethodSMS, "123456", "method must be one of the account's methods: [totp recovery_code]"},
+			{"MalformedTOTP", auth.MethodTOTP, "12345", "code: code must be 6 digits"},
+			{"MalformedRecoveryCode", auth.MethodRecoveryCode, "ABCD", "code: recovery code must be 24 characters: digits and letters, without U"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				s := mustService(t)
+				a := s.mustAccount(t, "ada@example.com", auth.MethodTOTP)
+				p := s.mustChallenge(t, a)
+				// Refused input is no attempt: however often, it locks nothing.
+				for range s.Config().Lockout.LockEvery {
+					_, err := s.VerifyLogin(t.Context(), p, tc.method, tc.code, client)
+					wantError(t, err, auth.KindInvalid, tc.want)
+				}
+				if _, err := s.VerifyLogin(t.Context(), p, auth.MethodTOTP, s.nextTOTP(a.secret), client); err != nil {
+					t.Errorf("the right code after refused input: %v", err)
+				}
+			})
+		}
+	})
+
+	t.Run("ErrReplayed", func(t *testing.T) {
+		s := mustService(t)
+		a := s.mustAccount(t, "ada@example.com", auth.MethodTOTP)
+		code := s.nextTOTP(a.secret)
+		if _, err := s.VerifyLogin(t.Context(), s.mustChallenge(t, a), auth.MethodTOTP, code, client); err != nil {
+			t.Fatal(err)
+		}
+		// The same code in another session, within its time step.
+		_, err := s.VerifyLogin(t.Context(), s.mustChallenge(t, a), auth.MethodTOTP, code, client)
+		wantError(t, err, auth.KindInvalidCode, msgInvalidCode)
+		// An older code, still within the skew, is refused too.
+		older := totp.CodeAt(a.secret, totp.Step(s.clock.Now())-1)
+		_, err = s.VerifyLogin(t.Context(), s.mustChallenge(t, a), auth.MethodTOTP, older, client)
+		wantError(t, err, auth.KindInvalidCode, msgInvalidCode)
+	})
+
+	t.Run("ErrLocked", func(t *testing.T) {
+		s := mustService(t)
+		a := s.mustAccount(t, "ada@example.com", auth.MethodTOTP)
+		lockout := s.Config().Lockout
+		p := s.mustChallenge(t, a)
+		code := s.nextTOTP(a.secret) // the right code, kept for after the failures
+		for range lockout.LockEvery {
+			_, err := s.VerifyLogin(t.Context(), p, auth.MethodTOTP, s.wrongTOTP(a.secret), client)
+			wantError(t, err, auth.KindInvalidCode, msgInvalidCode)
+		}
+		// Locked, even the right code is refused: a locked account is no
+		// oracle. The recovery code waits too.
+		_, err := s.VerifyLogin(t.Context(), p, auth.MethodTOTP, code, client)
+		e := wantError(t, err, auth.KindLocked, msgLocked)
+		if e.RetryAfter != lockout.LockFor {
+			t.Errorf("RetryAfter: got %v, want %v", e.RetryAfter, lockout.LockFor)
+		}
+		_, err = s.VerifyLogin(t.Context(), p, auth.MethodRecoveryCode, a.recovery, client)
+		wantError(t, err, auth.KindLocked, msgLocked)
+		// The lock is the account's: a step-up in another session waits.
+		_, err = s.Reauth(t.Context(), a.p, auth.MethodTOTP, code, "", client)
+		wantError(t, err, auth.KindLocked, msgLocked)
+
+		s.clock.Advance(e.RetryAfter - time.Second)
+		code = totp.CodeAt(a.secret, totp.Step(s.clock.Now()))
+		_, err = s.VerifyLogin(t.Context(), p, auth.MethodTOTP, code, client)
+		wantError(t, err, auth.KindLocked, msgLocked)
+		s.clock.Advance(time.Second)
+		p = s.mustAuth(t, p.Token)
+		// The refused attempt consumed nothing: its code works now.
+		if _, err := s.VerifyLogin(t.Context(), p, auth.MethodTOTP, code, client); err != nil {
+			t.Errorf("after the lock: %v", err)
+		}
+	})
+
+	t.Run("ErrLockedHardCap", func(t *testing.T) {
+		s := mustService(t)
+		a := s.mustAccount(t, "ada@example.com", auth.MethodTOTP, auth.MethodSMS)
+		lockout := s.Config().Lockout
+		p := s.mustChallenge(t, a)
+		for i := 1; i <= lockout.MaxFailures; i++ {
+			_, err := s.VerifyLogin(t.Context(), p, auth.MethodTOTP, s.wrongTOTP(a.secret), client)
+			wantError(t, err, auth.KindInvalidCode, msgInvalidCode)
+			if i%lockout.LockEvery == 0 {
+				s.clock.Advance(lockout.LockFor)
+				p = s.mustAuth(t, p.Token)
+			}
+		}
+		// At the cap, the app and SMS stop, with no end in sight: only the
+		// recovery code (or an administrator) gets the user in.
+		_, err := s.VerifyLogin(t.Context(), p, auth.MethodTOTP, s.nextTOTP(a.secret), client)
+		e := wantError(t, err, auth.KindLocked, msgCapped)
+		if e.RetryAfter != lockout.LockFor {
+			t.Errorf("RetryAfter: got %v, want %v", e.RetryAfter, lockout.LockFor)
+		}
+		_, err = s.SendLoginSMS(t.Context(), p, client)
+		wantError(t, err, auth.KindLocked, msgCapped)
+		_, err = s.VerifyLogin(t.Context(), p, auth.MethodSMS, "123456", client)
+		wantError(t, err, auth.KindLocked, msgCapped)
+		res, err := s.VerifyLogin(t.Context(), p, auth.MethodRecoveryCode, a.recovery, client)
+		if err != nil {
+			t.Fatalf("recovery code at the cap: %v", err)
+		}
+		if res.NewRecoveryCode == "" {
+			t.Error("no new recovery code")
+		}
+		// The recovery code cleared the failures: the app works again.
+		q := s.mustChallenge(t, a)
+		if _, err := s.VerifyLogin(t.Context(), q, auth.MethodTOTP, s.nextTOTP(a.secret), client); err != nil {
+			t.Errorf("the app after the recovery code: %v", err)
+		}
+	})
+
+	t.Run("ErrConflict", func(t *testing.T) {
+		s := mustService(t)
+		a := s.mustAccount(t, "ada@example.com", auth.MethodTOTP)
+		_, err := s.VerifyLogin(t.Context(), a.p, auth.MethodTOTP, s.nextTOTP(a.secret), client)
+		wantError(t, err, auth.KindConflict, msgPassedChallenge)
 	})
 }

@@ -60,3 +60,8 @@ func (s *Service) SecurityOverview(ctx context.Context, p *Principal) (*Security
 	}
 	return out, nil
 }
+
+// ListEvents returns the user's recent security activity, newest first.
+func (s *Service) ListEvents(ctx context.Context, p *Principal) ([]*Event, error) {
+	return s.store.ListEvents(ctx, p.User.ID, 100)
+}

@@ -434,3 +434,37 @@ func (s *testService) wantSignedOut(t *testing.T, p *auth.Principal) {
 	_, err := s.Authenticate(t.Context(), p.Token)
 	wantError(t, err, auth.KindUnauthenticated, msgUnauthenticated)
 }
+
+// sendLoginSMS sends a sign-in code for the session and returns it.
+func (s *testService) sendLoginSMS(t *testing.T, a *account, p *auth.Principal) string {
+	t.Helper()
+	return s.mustSend(t, a.number, func(ctx context.Context) (*auth.SMSSent, error) {
+		return s.SendLoginSMS(ctx, p, client)
+	})
+}
+
+// sendReauthSMS sends a step-up code for the session and returns it.
+func (s *testService) sendReauthSMS(t *testing.T, a *account, p *auth.Principal) string {
+	t.Helper()
+	return s.mustSend(t, a.number, func(ctx context.Context) (*auth.SMSSent, error) {
+		return s.SendReauthSMS(ctx, p, client)
+	})
+}
+
+// otherCode returns a well-formed SMS code that is not code.
+func otherCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
+
+// mustChallenge opens a new aal1 session of the account.
+func (s *testService) mustChallenge(t *testing.T, a *account) *auth.Principal {
+	t.Helper()
+	res := s.mustLogin(t, a.user.Email)
+	if !res.MFARequired {
+		t.Fatalf("login of %s: no second factor required", a.user.Email)
+	}
+	return s.mustAuth(t, res.Token)
+}

@@ -36,7 +36,7 @@ type PasswordLimits struct {
 	Account   Limit // one account from IPs that never signed in to it
 }
 
-// DefaultPasswordLimits: per IP 30 failures at once, then one a minute;
+// DefaultPasswordLimits returns the password throttles: per IP 30 failures at once, then one a minute;
 // per account and IP 10 at once, then one per 6 minutes; per account from
 // unknown IPs 20 at once, then one per 2 minutes, which slows guessing spread
 // over many IPs while the real user's known IPs are exempt.
