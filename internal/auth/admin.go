@@ -17,7 +17,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password, role string) 
 		role = "user"
 	}
 	if len(role) > 64 {
-		return nil, Errorf(KindInvalid, "role is too long (at most 64 characters)")
+		return nil, Invalidf("role is too long (at most 64 characters)")
 	}
 	if err := s.ValidatePassword(password, email); err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 // CreateAPIToken makes a bearer token for the admin API and returns it once.
 func (s *Service) CreateAPIToken(ctx context.Context, name string, admin bool) (string, error) {
 	if name == "" || len(name) > 100 {
-		return "", Errorf(KindInvalid, "name is required (at most 100 characters)")
+		return "", Invalidf("name is required (at most 100 characters)")
 	}
 	tok, hash, err := s.newToken("lk_")
 	if err != nil {

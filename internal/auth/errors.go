@@ -3,7 +3,10 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind classifies an error. The web layer maps each Kind to one HTTP status
@@ -53,6 +56,28 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error of the given kind with a public message.
 func Errorf(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalidf returns an *Error of KindInvalid (400 invalid_request) whose
+// public message is the formatted text as a sentence. Leaf packages write
+// their error strings as lowercase fragments, as Go does; a client reads
+// sentences.
+func Invalidf(format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Message: sentence(fmt.Sprintf(format, args...))}
+}
+
+// sentence makes s a sentence: its first letter upper case, a full stop at
+// the end unless it ends with one.
+func sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
 }
 
 // Internal wraps an unexpected error. Its public message says nothing about

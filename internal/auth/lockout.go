@@ -124,7 +124,7 @@ func (s *Service) run(ctx context.Context, a attempt) error {
 func normalizeCode(f factor, code string) (string, error) {
 	c, err := f.normalize(code)
 	if err != nil {
-		return "", &Error{Kind: KindInvalid, Message: "code: " + err.Error()}
+		return "", Invalidf("%s", err)
 	}
 	return c, nil
 }
@@ -208,7 +208,7 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 			return nil, err
 		}
 		if !slices.Contains(methods.List(), method) {
-			return nil, Errorf(KindInvalid, "method must be one of the account's methods: %v", methods.List())
+			return nil, Invalidf("method must be one of the account's methods: %v", methods.List())
 		}
 	}
 	var f factor
@@ -222,7 +222,7 @@ func (s *Service) verifyFactor(ctx context.Context, p *Principal, method, code, 
 		rc = &recoveryCodeFactor{s: s, user: u, client: c}
 		f = rc
 	default:
-		return nil, Errorf(KindInvalid, "method %s is not available", method)
+		return nil, Invalidf("method %s is not available", method)
 	}
 	code, err := normalizeCode(f, code)
 	if err != nil {

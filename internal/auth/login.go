@@ -38,10 +38,10 @@ const maxPasswordInput = 1024
 func (s *Service) Login(ctx context.Context, email, password string, c Client, previousToken string) (*LoginResult, error) {
 	email = NormalizeEmail(email)
 	if email == "" {
-		return nil, Errorf(KindInvalid, "email is required")
+		return nil, Invalidf("email is required")
 	}
 	if password == "" {
-		return nil, Errorf(KindInvalid, "password is required")
+		return nil, Invalidf("password is required")
 	}
 	if len(email) > 254 || len(password) > maxPasswordInput {
 		return nil, errInvalidCredentials()
@@ -244,7 +244,7 @@ func (s *Service) VerifyLogin(ctx context.Context, p *Principal, method, code st
 		return nil, Errorf(KindConflict, "This session has already passed the second factor.")
 	}
 	if method == MethodPassword || method == "" {
-		return nil, Errorf(KindInvalid, "method must be totp, sms or recovery_code")
+		return nil, Invalidf("method must be totp, sms or recovery_code")
 	}
 	v, err := s.verifyFactor(ctx, p, method, code, PurposeLogin, c)
 	if err != nil {

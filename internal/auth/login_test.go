@@ -286,11 +286,11 @@ func TestService_VerifyLogin(t *testing.T) {
 
 	t.Run("ErrInvalid", func(t *testing.T) {
 		tests := []struct{ name, method, code, want string }{
-			{"Password", auth.MethodPassword, testPassword, "method must be totp, sms or recovery_code"},
-			{"NoMethod", "", "123456", "method must be totp, sms or recovery_code"},
-			{"NotTheAccounts", auth.MethodSMS, "123456", "method must be one of the account's methods: [totp recovery_code]"},
-			{"MalformedTOTP", auth.MethodTOTP, "12345", "code: code must be 6 digits"},
-			{"MalformedRecoveryCode", auth.MethodRecoveryCode, "ABCD", "code: recovery code must be 24 characters: digits and letters, without U"},
+			{"Password", auth.MethodPassword, testPassword, "Method must be totp, sms or recovery_code."},
+			{"NoMethod", "", "123456", "Method must be totp, sms or recovery_code."},
+			{"NotTheAccounts", auth.MethodSMS, "123456", "Method must be one of the account's methods: [totp recovery_code]."},
+			{"MalformedTOTP", auth.MethodTOTP, "12345", "Code must be 6 digits."},
+			{"MalformedRecoveryCode", auth.MethodRecoveryCode, "ABCD", "Recovery code must be 24 characters: digits and letters, without U."},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {

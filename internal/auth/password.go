@@ -12,7 +12,7 @@ import "context"
 // racing the change cannot keep a session made with the old password.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, c Client) error {
 	if current == "" {
-		return Errorf(KindInvalid, "current_password is required")
+		return Invalidf("the current_password field is required")
 	}
 	if err := s.ValidatePassword(next, p.User.Email); err != nil {
 		return err
@@ -62,13 +62,13 @@ func (s *Service) ValidatePassword(pw, email string) error {
 	// a password that could be set but never typed in would lock its owner
 	// out.
 	if len(pw) > maxPasswordInput {
-		return Errorf(KindInvalid, "password must be at most %d bytes", maxPasswordInput)
+		return Invalidf("password must be at most %d bytes", maxPasswordInput)
 	}
 	if s.validatePassword == nil {
 		return nil
 	}
 	if err := s.validatePassword(pw, s.cfg.Issuer, email); err != nil {
-		return &Error{Kind: KindInvalid, Message: err.Error()}
+		return Invalidf("%s", err)
 	}
 	return nil
 }

@@ -138,11 +138,11 @@ func TestService_ChangePassword(t *testing.T) {
 
 	t.Run("ErrInvalid", func(t *testing.T) {
 		tests := []struct{ name, current, next, want string }{
-			{"NoCurrent", "", newPassword, "current_password is required"},
-			{"TooShort", testPassword, "abc", "password must be at least 8 characters (15 or more recommended)"},
+			{"NoCurrent", "", newPassword, "The current_password field is required."},
+			{"TooShort", testPassword, "abc", "Password must be at least 8 characters (15 or more recommended)."},
 			// The issuer and the email are words a guesser tries first.
-			{"IssuerName", testPassword, "my latchkey passphrase", "password must not contain the name of this service or your email address"},
-			{"Email", testPassword, "ada@example.com", "password must not contain the name of this service or your email address"},
+			{"IssuerName", testPassword, "my latchkey passphrase", "Password must not contain the name of this service or your email address."},
+			{"Email", testPassword, "ada@example.com", "Password must not contain the name of this service or your email address."},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -171,6 +171,6 @@ func TestService_ValidatePassword(t *testing.T) {
 		// 256 Hangul syllables typed decomposed: 256 characters to the
 		// policy, 2,304 bytes to sign-in.
 		decomposed := strings.Repeat("\u1112\u1161\u11ab", 256)
-		wantError(t, svc.ValidatePassword(decomposed, "a@example.com"), auth.KindInvalid, "password must be at most 1024 bytes")
+		wantError(t, svc.ValidatePassword(decomposed, "a@example.com"), auth.KindInvalid, "Password must be at most 1024 bytes.")
 	})
 }

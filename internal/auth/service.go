@@ -197,12 +197,12 @@ func ValidateEmail(email string) error {
 	at := strings.LastIndexByte(email, '@')
 	switch {
 	case email == "":
-		return Errorf(KindInvalid, "email is required")
+		return Invalidf("email is required")
 	case len(email) > 254:
-		return Errorf(KindInvalid, "email is too long (at most 254 characters)")
+		return Invalidf("email is too long (at most 254 characters)")
 	// ':' is refused too: it cannot stand in an authenticator app's label.
 	case at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n<>,;:\""):
-		return Errorf(KindInvalid, "email is not a valid address")
+		return Invalidf("email is not a valid address")
 	}
 	return nil
 }

@@ -202,7 +202,7 @@ func (s *Service) StartPhone(ctx context.Context, p *Principal, input string, c 
 	}
 	number, err := s.sms.ParseNumber(input)
 	if err != nil {
-		return nil, &Error{Kind: KindInvalid, Message: err.Error()}
+		return nil, Invalidf("%s", err)
 	}
 	active, _, err := s.smsStore.Phones(ctx, p.User.ID)
 	if err != nil {

@@ -130,7 +130,7 @@ func TestService_StartPhone(t *testing.T) {
 		s := mustService(t)
 		a := s.mustAccount(t, "ada@example.com")
 		_, err := s.StartPhone(t.Context(), a.p, "12", client)
-		wantError(t, err, auth.KindInvalid, "phone must be a valid mobile number in international format, e.g. +1 415 555 2671")
+		wantError(t, err, auth.KindInvalid, "Phone must be a valid mobile number in international format, e.g. +1 415 555 2671.")
 	})
 }
 

@@ -25,7 +25,7 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, passwo
 	res := &ReauthResult{Method: method}
 	switch method {
 	case "":
-		return nil, Errorf(KindInvalid, "method is required")
+		return nil, Invalidf("method is required")
 	case MethodPassword:
 		methods, err := s.methods(ctx, p.User.ID)
 		if err != nil {
@@ -34,10 +34,10 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, passwo
 		if methods.Any() {
 			// With a second factor, the password alone is what a phisher
 			// or a session thief is most likely to have.
-			return nil, Errorf(KindInvalid, "method password is only for accounts without a second factor; use one of %v", methods.List())
+			return nil, Invalidf("method password is only for accounts without a second factor; use one of %v", methods.List())
 		}
 		if password == "" {
-			return nil, Errorf(KindInvalid, "password is required")
+			return nil, Invalidf("password is required")
 		}
 		if err := s.checkPassword(ctx, p.User, password, c); err != nil {
 			return nil, err
@@ -47,7 +47,7 @@ func (s *Service) Reauth(ctx context.Context, p *Principal, method, code, passwo
 		}
 	default:
 		if code == "" {
-			return nil, Errorf(KindInvalid, "code is required")
+			return nil, Invalidf("code is required")
 		}
 		// A successful verification records the step-up in its transaction.
 		v, err := s.verifyFactor(ctx, p, method, code, PurposeReauth, c)

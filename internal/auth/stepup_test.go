@@ -119,11 +119,11 @@ func TestService_Reauth(t *testing.T) {
 			// With a second factor, the password alone is what a phisher or
 			// a session thief most likely has.
 			{"PasswordWithFactor", []string{auth.MethodTOTP}, auth.MethodPassword, "", testPassword,
-				"method password is only for accounts without a second factor; use one of [totp recovery_code]"},
-			{"NoMethod", nil, "", "", testPassword, "method is required"},
-			{"NoCode", []string{auth.MethodTOTP}, auth.MethodTOTP, "", "", "code is required"},
-			{"NoPassword", nil, auth.MethodPassword, "", "", "password is required"},
-			{"NotTheAccounts", nil, auth.MethodTOTP, "123456", "", "method must be one of the account's methods: []"},
+				"Method password is only for accounts without a second factor; use one of [totp recovery_code]."},
+			{"NoMethod", nil, "", "", testPassword, "Method is required."},
+			{"NoCode", []string{auth.MethodTOTP}, auth.MethodTOTP, "", "", "Code is required."},
+			{"NoPassword", nil, auth.MethodPassword, "", "", "Password is required."},
+			{"NotTheAccounts", nil, auth.MethodTOTP, "123456", "", "Method must be one of the account's methods: []."},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {

@@ -83,7 +83,7 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal) (*TOTPEnrollment,
 	}
 	uri, err := totp.URI(s.cfg.Issuer, p.User.Email, secret)
 	if err != nil {
-		return nil, Errorf(KindInvalid, "the account email cannot be used in an authenticator label")
+		return nil, Invalidf("the account email cannot be used in an authenticator label")
 	}
 	png, err := totp.QRPNG(uri, 6)
 	if err != nil {

@@ -219,7 +219,7 @@ func TestService_ConfirmTOTP(t *testing.T) {
 		s := mustService(t)
 		a := s.mustAccount(t, "ada@example.com")
 		_, err := s.ConfirmTOTP(t.Context(), a.p, "12 345", client)
-		wantError(t, err, auth.KindInvalid, "code: code must be 6 digits")
+		wantError(t, err, auth.KindInvalid, "Code must be 6 digits.")
 	})
 }
 

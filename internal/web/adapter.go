@@ -113,7 +113,7 @@ func retryForm(err error, show showForm) error {
 }
 
 // errUnreadableForm answers a form body that does not parse.
-var errUnreadableForm = auth.Errorf(auth.KindInvalid, "The form could not be read.")
+var errUnreadableForm = auth.Invalidf("The form could not be read.")
 
 // failPage shows err to a person: the form again for a failed form
 // submission, else the error page with the status the API would give.

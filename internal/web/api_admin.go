@@ -60,7 +60,7 @@ func (s *server) handleAdminResetMFA() handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil || id <= 0 {
-			return auth.Errorf(auth.KindInvalid, "id must be a positive integer")
+			return auth.Invalidf("id must be a positive integer")
 		}
 		t := stateFrom(r.Context()).apiToken
 		by := "an admin"

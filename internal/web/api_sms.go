@@ -46,7 +46,7 @@ func (s *server) handleStartPhone() handlerFunc {
 			return err
 		}
 		if req.Phone == "" {
-			return auth.Errorf(auth.KindInvalid, "phone is required")
+			return auth.Invalidf("phone is required")
 		}
 		sent, err := s.svc.StartPhone(r.Context(), principalFrom(r.Context()), req.Phone, s.clientOf(r))
 		if err != nil {

@@ -33,22 +33,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return &statusError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body is larger than 64 KiB."}
 		}
-		return auth.Errorf(auth.KindInvalid, "the request body could not be read")
+		return auth.Invalidf("the request body could not be read")
 	}
 	if value := bytes.TrimLeft(body, jsonSpace); len(value) == 0 {
 		body = []byte("{}")
 	} else if value[0] != '{' {
 		// encoding/json decodes null into a struct as a no-op: without this,
 		// a body of null would act as {}.
-		return auth.Errorf(auth.KindInvalid, "the request body must be a JSON object")
+		return auth.Invalidf("the request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return auth.Errorf(auth.KindInvalid, "%s", describeJSONError(err))
+		return auth.Invalidf("%s", describeJSONError(err))
 	}
 	if dec.More() {
-		return auth.Errorf(auth.KindInvalid, "the request body must hold one JSON object")
+		return auth.Invalidf("the request body must hold one JSON object")
 	}
 	return nil
 }

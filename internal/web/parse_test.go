@@ -86,9 +86,9 @@ func TestDecode(t *testing.T) {
 		{"OtherSpace", ctJSON, "\v{}", 400, "invalid_request", "must be a JSON object"},
 		{"TwoObjects", ctJSON, `{} {}`, 400, "invalid_request", "one JSON object"},
 		{"ObjectThenNull", ctJSON, `{} null`, 400, "invalid_request", "one JSON object"},
-		{"UnknownField", ctJSON, `{"x":1}`, 400, "invalid_request", `unknown field "x"`},
-		{"WrongType", ctJSON, `{"code":1}`, 400, "invalid_request", "field code must be of type string"},
-		{"Truncated", ctJSON, `{"code":"1`, 400, "invalid_request", "malformed JSON"},
+		{"UnknownField", ctJSON, `{"x":1}`, 400, "invalid_request", `Unknown field "x"`},
+		{"WrongType", ctJSON, `{"code":1}`, 400, "invalid_request", "Field code must be of type string"},
+		{"Truncated", ctJSON, `{"code":"1`, 400, "invalid_request", "Malformed JSON"},
 		{"TooLarge", ctJSON, `{"code":"` + strings.Repeat("1", maxBody) + `"}`, 413, "invalid_request", "64 KiB"},
 	}
 	for _, tc := range tests {
