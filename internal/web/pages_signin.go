@@ -108,11 +108,8 @@ func (s *server) pageMFASubmit() handlerFunc {
 		if res.NewRecoveryCode != "" {
 			// Shown once, right here: the recovery code is never stored in
 			// the clear, so it cannot be shown again after a redirect.
-			p := principalFrom(r.Context())
-			s.pages.render(w, http.StatusOK, accountPage{
-				layout: layout{Title: "Password & Security", SignedIn: true}, Email: p.User.Email, NewRecoveryCode: res.NewRecoveryCode,
-			})
-			return nil
+			// The page shows what the account has, as /account does.
+			return s.renderAccount(w, r, principalFrom(r.Context()), res.NewRecoveryCode)
 		}
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
