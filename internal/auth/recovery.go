@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -43,16 +44,9 @@ func (f *recoveryCodeFactor) check(ctx context.Context, code string) (verdict, e
 	if err != nil {
 		return verdict{}, err
 	}
-	keyID, _, ok := cutByte(stored.Hash, ':')
-	if !ok {
-		return verdict{}, Internal(fmt.Errorf("recovery code of user %d has no key id", u.ID))
-	}
-	if !s.sealer.HasKey(keyID) {
-		// Its key was removed from the keyring, so no code can match any
-		// more: a wrong attempt, counted like any other, not a server error.
-		// The operator hears which key (`latchkey keys status`).
-		s.logger.WarnContext(ctx, "recovery code stored under a key that is not configured", "key_id", keyID, "user_id", u.ID)
-		return verdict{reason: reasonKeyGone}, nil
+	keyID, reason, err := s.storedKeyID(ctx, stored.Hash, "recovery code", u.ID)
+	if err != nil || reason != "" {
+		return verdict{reason: reason}, err
 	}
 	h, err := s.recoveryHash(keyID, code)
 	if err != nil {
@@ -133,12 +127,19 @@ func (s *Service) RegenerateRecoveryCode(ctx context.Context, p *Principal, c Cl
 	return fresh, nil
 }
 
-// cutByte splits b at the first sep: a stored code's key id and its MAC.
-func cutByte(b []byte, sep byte) (string, []byte, bool) {
-	for i, x := range b {
-		if x == sep {
-			return string(b[:i]), b[i+1:], true
-		}
+// storedKeyID returns the id of the key a stored code hash ("<key id>:<mac>")
+// was made under. When that key is no longer in the keyring no code can
+// match: it returns reasonKeyGone, a wrong attempt counted like any other
+// rather than a server error, and logs the key id for the operator
+// (`latchkey keys status`).
+func (s *Service) storedKeyID(ctx context.Context, hash []byte, what string, userID int64) (keyID, reason string, err error) {
+	id, _, ok := bytes.Cut(hash, []byte{':'})
+	if !ok {
+		return "", "", Internal(fmt.Errorf("%s of user %d has no key id", what, userID))
 	}
-	return "", nil, false
+	if keyID = string(id); !s.sealer.HasKey(keyID) {
+		s.logger.WarnContext(ctx, what+" stored under a key that is not configured", "key_id", keyID, "user_id", userID)
+		return "", reasonKeyGone, nil
+	}
+	return keyID, "", nil
 }

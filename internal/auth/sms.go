@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/totp"
@@ -164,15 +163,9 @@ func (f *smsFactor) check(ctx context.Context, code string) (verdict, error) {
 	if err != nil {
 		return verdict{}, err
 	}
-	keyID, _, ok := cutByte(live.Hash, ':')
-	if !ok {
-		return verdict{}, Internal(fmt.Errorf("sms code %d has no key id", live.ID))
-	}
-	if !s.sealer.HasKey(keyID) {
-		// As for a recovery code: the key is gone, so the code can never
-		// match; a counted wrong attempt, not a server error.
-		s.logger.WarnContext(ctx, "sms code stored under a key that is not configured", "key_id", keyID, "user_id", p.User.ID)
-		return verdict{reason: reasonKeyGone}, nil
+	keyID, reason, err := s.storedKeyID(ctx, live.Hash, "sms code", p.User.ID)
+	if err != nil || reason != "" {
+		return verdict{reason: reason}, err
 	}
 	// The number is part of the MAC: a code sent to A does not confirm B.
 	h, err := s.smsHash(keyID, f.purpose, number, code)
