@@ -84,7 +84,7 @@ func TestDB_MFAState(t *testing.T) {
 	})
 }
 
-func TestDB_BeginMFAAttempt(t *testing.T) {
+func TestTx_CountAttempt(t *testing.T) {
 	policy := auth.LockoutPolicy{LockEvery: 10, LockFor: 15 * time.Minute, MaxFailures: 100}
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
@@ -166,7 +166,7 @@ func TestDB_BeginMFAAttempt(t *testing.T) {
 	})
 }
 
-func TestDB_ResetMFAFailures(t *testing.T) {
+func TestTx_ClearFailures(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
@@ -187,7 +187,7 @@ func TestDB_ResetMFAFailures(t *testing.T) {
 	})
 }
 
-func TestDB_RecordMFASuccess(t *testing.T) {
+func TestTx_SuccessUnit(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		u := mustCreateUser(t, db, "a@example.com")
 		f := mustActiveTOTP(t, db, u.ID, 100)
@@ -255,7 +255,7 @@ func TestDB_RecordMFASuccess(t *testing.T) {
 	})
 }
 
-func TestDB_AttemptMFA(t *testing.T) {
+func TestTx_AttemptUnit(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		u := mustCreateUser(t, db, "a@example.com")
 		f := mustActiveTOTP(t, db, u.ID, 100)
@@ -317,7 +317,7 @@ func TestDB_AttemptMFA(t *testing.T) {
 	})
 }
 
-func TestDB_ResetMFA(t *testing.T) {
+func TestTx_ForgetFactors(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")

@@ -24,7 +24,7 @@ func TestDB_RecoveryCode(t *testing.T) {
 	})
 }
 
-func TestDB_ReplaceRecoveryCode(t *testing.T) {
+func TestTx_PutRecoveryCode(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
@@ -50,7 +50,7 @@ func TestDB_ReplaceRecoveryCode(t *testing.T) {
 	})
 }
 
-func TestDB_SwapRecoveryCode(t *testing.T) {
+func TestTx_SwapRecoveryCode(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")

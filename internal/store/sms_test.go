@@ -174,7 +174,7 @@ func TestDB_PutPendingPhone(t *testing.T) {
 	})
 }
 
-func TestDB_ActivatePhone(t *testing.T) {
+func TestTx_ActivatePhone(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		const noPending = "No pending phone number to confirm."
 		t.Run("OK", func(t *testing.T) {
@@ -258,7 +258,7 @@ func TestDB_ActivatePhone(t *testing.T) {
 	})
 }
 
-func TestDB_DeletePhone(t *testing.T) {
+func TestTx_DeletePhone(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
@@ -318,9 +318,9 @@ func TestDB_DeletePhone(t *testing.T) {
 	})
 }
 
-// TestDB_ResetMFA_SMS checks what ResetMFA does to the SMS tables: phones
+// TestTx_ForgetFactors_SMS checks what ResetMFA does to the SMS tables: phones
 // and codes go, the send log (which the caps count) stays.
-func TestDB_ResetMFA_SMS(t *testing.T) {
+func TestTx_ForgetFactors_SMS(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		u := mustCreateUser(t, db, "a@example.com")
 		_, other := mustSMSUser(t, db, "b")
@@ -688,7 +688,7 @@ func TestDB_LiveSMSCode(t *testing.T) {
 	})
 }
 
-func TestDB_FailSMSCode(t *testing.T) {
+func TestTx_FailSMSCode(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("UpToMax", func(t *testing.T) {
 			const maxAttempts = 3
@@ -729,7 +729,7 @@ func TestDB_FailSMSCode(t *testing.T) {
 	})
 }
 
-func TestDB_UseSMSCode(t *testing.T) {
+func TestTx_UseSMSCode(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		use := func(t *testing.T, id int64, now time.Time, want bool) {
 			t.Helper()

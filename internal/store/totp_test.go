@@ -121,7 +121,7 @@ func TestDB_TOTPFactors(t *testing.T) {
 	})
 }
 
-func TestDB_ConsumeTOTPStep(t *testing.T) {
+func TestTx_ConsumeTOTPStep(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		u := mustCreateUser(t, db, "a@example.com")
 		f := mustActiveTOTP(t, db, u.ID, 100)
@@ -165,7 +165,7 @@ func TestDB_ConsumeTOTPStep(t *testing.T) {
 	})
 }
 
-func TestDB_ActivateTOTP(t *testing.T) {
+func TestTx_ActivateTOTP(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		const noPending = "No pending enrolment to confirm."
 		t.Run("OK", func(t *testing.T) {
@@ -243,7 +243,7 @@ func TestDB_ActivateTOTP(t *testing.T) {
 	})
 }
 
-func TestDB_DeleteTOTP(t *testing.T) {
+func TestTx_DeleteTOTP(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")

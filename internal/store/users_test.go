@@ -150,7 +150,7 @@ func TestDB_ReplacePasswordHash(t *testing.T) {
 	})
 }
 
-func TestDB_SetPassword(t *testing.T) {
+func TestTx_SetPassword(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		t.Run("OK", func(t *testing.T) {
 			u := mustCreateUser(t, db, "a@example.com")
